@@ -1,0 +1,41 @@
+"""Shared fixtures for grading homework (see exercises/README.md)."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+import torch
+
+from dlbook import available_devices
+from dlbook.grading import load_submission
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--solutions",
+        choices=("student", "reference"),
+        default="student",
+        help="grade the stub files you edit (student, the default) or copies of the dlbook "
+        "references (reference: CI's proof that every exercise test can pass)",
+    )
+
+
+@pytest.fixture(params=available_devices(), ids=str)
+def device(request: pytest.FixtureRequest) -> torch.device:
+    """Every device this machine has: the grader checks your code on the GPU too."""
+    chosen: torch.device = request.param
+    return chosen
+
+
+@pytest.fixture
+def submission(request: pytest.FixtureRequest) -> types.ModuleType:
+    """The functions under test: the set's stub file, or copies of the references."""
+    test_module = request.module
+    folder = Path(str(test_module.__file__)).parent
+    return load_submission(
+        folder / test_module.SUBMISSION,
+        test_module.REFERENCES,
+        mode=request.config.getoption("--solutions"),
+    )
