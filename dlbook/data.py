@@ -145,7 +145,7 @@ def digits_split_indices() -> dict[str, np.ndarray]:
     from sklearn.datasets import load_digits as _sk_load_digits
 
     target = _sk_load_digits().target
-    rng = np.random.RandomState(int(DIGITS_SPLIT["seed"]))  # noqa: NPY002 (frozen stream)
+    rng = np.random.RandomState(int(DIGITS_SPLIT["seed"]))
     parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     for c in range(10):
         members = rng.permutation(np.flatnonzero(target == c))
@@ -256,9 +256,7 @@ def one_hot(labels: Tensor, num_classes: int) -> Tensor:
 # --------------------------------------------------------------------------------------
 # Synthetic data
 # --------------------------------------------------------------------------------------
-def _finish(
-    X: Tensor, y: Tensor, device: DeviceLike, dtype: torch.dtype
-) -> tuple[Tensor, Tensor]:
+def _finish(X: Tensor, y: Tensor, device: DeviceLike, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
     X = X.to(dtype=_float_dtype(dtype))
     if device is not None:
         X, y = X.to(device), y.to(device)
@@ -474,6 +472,12 @@ def gaussian_grid(
 # --------------------------------------------------------------------------------------
 # Real data shipped inside installed packages
 # --------------------------------------------------------------------------------------
+def _matplotlib_sample(name: str) -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "sample_data" / name
+
+
 PhotoName = Literal["china", "flower", "grace_hopper"]
 _PHOTOS: tuple[str, ...] = ("china", "flower", "grace_hopper")
 
@@ -497,10 +501,9 @@ def photo(
     if name not in _PHOTOS:
         raise ValueError(f"name must be one of {_PHOTOS}, got {name!r}")
     if name == "grace_hopper":
-        import matplotlib.cbook as cbook
         import matplotlib.image as mimage
 
-        pixels = np.asarray(mimage.imread(cbook.get_sample_data("grace_hopper.jpg")))
+        pixels = np.asarray(mimage.imread(_matplotlib_sample("grace_hopper.jpg")))
     else:
         from sklearn.datasets import load_sample_image
 
@@ -518,9 +521,8 @@ def stock_prices() -> tuple[np.ndarray, np.ndarray]:
     dates : numpy.ndarray of datetime64[D], shape (1047,)
     close : numpy.ndarray of float64, shape (1047,)
     """
-    import matplotlib.cbook as cbook
-
-    prices = cbook.get_sample_data("goog.npz")["price_data"]
+    with np.load(_matplotlib_sample("goog.npz")) as archive:
+        prices = archive["price_data"]
     return np.asarray(prices["date"]), np.asarray(prices["adj_close"], dtype=np.float64)
 
 
@@ -630,7 +632,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
-            raise ValueError(f"{path} looks gzip-compressed but cannot be decompressed: {err}")
+            raise ValueError(
+                f"{path} looks gzip-compressed but cannot be decompressed: {err}"
+            ) from err
     try:
         return parse_idx(raw)
     except ValueError as err:
@@ -722,9 +726,17 @@ def download(
         return target
     digest = hashlib.new(algorithm)
     with urllib.request.urlopen(url, timeout=timeout) as response, atomic_write(target) as out:
+        received = 0
         for block in iter(lambda: response.read(1 << 20), b""):
             digest.update(block)
             out.write(block)
+            received += len(block)
+        promised = response.headers.get("Content-Length") if response.headers else None
+        if promised is not None and promised.isdigit() and received != int(promised):
+            raise ConnectionError(
+                f"download of {url} was interrupted: received {received} of {promised} bytes; "
+                f"the cache ({target}) was left unchanged"
+            )
         got = digest.hexdigest()
         if got != expected:
             # Raising inside atomic_write discards the temporary file.

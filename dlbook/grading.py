@@ -213,6 +213,7 @@ def _run_with_alarm(
     message: str,
 ) -> Any:
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
+
     def on_alarm(signum: int, frame: types.FrameType | None) -> None:
         raise _Alarm
 
@@ -331,8 +332,11 @@ def _call_student(
     try:
         with _reference_hidden(reference, namespaces):
             result = run_with_timeout(
-                student, args, kwargs, seconds=timeout, what=f"{exercise}: `{name}` on "
-                f"{_describe_case(case)}"
+                student,
+                args,
+                kwargs,
+                seconds=timeout,
+                what=f"{exercise}: `{name}` on {_describe_case(case)}",
             )
     except NotImplementedError:
         raise NotImplementedYetError(
@@ -358,7 +362,9 @@ def _source_file(function: Callable[..., Any]) -> str:
 def _check_inputs_untouched(
     case: Case, args: Sequence[Any], kwargs: Mapping[str, Any], *, exercise: str, name: str
 ) -> None:
-    pairs = [(f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(case.args, args))]
+    pairs = [
+        (f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(case.args, args, strict=True))
+    ]
     pairs += [(f"argument {k}", case.kwargs[k], kwargs[k]) for k in case.kwargs]
     for where, before, after in pairs:
         if _differs(before, after):
@@ -387,11 +393,14 @@ def _compare(
     """Return a description of how ``got`` differs from ``expected``, or None if it agrees."""
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return f"{where}: expected a {type(expected).__name__} of {len(expected)} values, " \
+            return (
+                f"{where}: expected a {type(expected).__name__} of {len(expected)} values, "
                 f"got {describe(got)}"
-        for i, (g, e) in enumerate(zip(got, expected)):
-            problem = _compare(g, e, where=f"{where}[{i}]", rtol=rtol, atol=atol,
-                               check_dtype=check_dtype)
+            )
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            problem = _compare(
+                g, e, where=f"{where}[{i}]", rtol=rtol, atol=atol, check_dtype=check_dtype
+            )
             if problem:
                 return problem
         return None
@@ -399,18 +408,37 @@ def _compare(
         if not isinstance(got, Tensor):
             return f"{where}: expected a torch.Tensor, got {describe(got)}"
         if got.device != expected.device:
-            return (f"{where}: expected a tensor on {expected.device} (the inputs' device), got "
-                    f"one on {got.device}; create new tensors with device=<input>.device")
-        return _compare_arrays(got.detach().cpu().double().numpy() if not got.is_complex() else
-                               got.detach().cpu().numpy(), expected.detach().cpu().double().numpy()
-                               if not expected.is_complex() else expected.detach().cpu().numpy(),
-                               got.dtype, expected.dtype, where=where, rtol=rtol, atol=atol,
-                               check_dtype=check_dtype)
+            return (
+                f"{where}: expected a tensor on {expected.device} (the inputs' device), got "
+                f"one on {got.device}; create new tensors with device=<input>.device"
+            )
+        return _compare_arrays(
+            got.detach().cpu().double().numpy()
+            if not got.is_complex()
+            else got.detach().cpu().numpy(),
+            expected.detach().cpu().double().numpy()
+            if not expected.is_complex()
+            else expected.detach().cpu().numpy(),
+            got.dtype,
+            expected.dtype,
+            where=where,
+            rtol=rtol,
+            atol=atol,
+            check_dtype=check_dtype,
+        )
     if isinstance(expected, np.ndarray):
         if not isinstance(got, np.ndarray):
             return f"{where}: expected a numpy.ndarray, got {describe(got)}"
-        return _compare_arrays(got, expected, got.dtype, expected.dtype, where=where, rtol=rtol,
-                               atol=atol, check_dtype=check_dtype)
+        return _compare_arrays(
+            got,
+            expected,
+            got.dtype,
+            expected.dtype,
+            where=where,
+            rtol=rtol,
+            atol=atol,
+            check_dtype=check_dtype,
+        )
     if isinstance(expected, (bool, int, float, np.number)) and not isinstance(expected, bool):
         if isinstance(got, Tensor) and got.numel() == 1:
             got = got.item()
@@ -449,8 +477,10 @@ def _compare_arrays(
     if got.shape != expected.shape:
         return f"{where}: expected shape {expected.shape}, got shape {got.shape}"
     if check_dtype and _dtype_kind(got_dtype) != _dtype_kind(expected_dtype):
-        return (f"{where}: expected {_dtype_kind(expected_dtype)} values ({expected_dtype}), "
-                f"got {_dtype_kind(got_dtype)} values ({got_dtype})")
+        return (
+            f"{where}: expected {_dtype_kind(expected_dtype)} values ({expected_dtype}), "
+            f"got {_dtype_kind(got_dtype)} values ({got_dtype})"
+        )
     if got.size == 0:
         return None
     g = got.astype(np.complex128 if np.iscomplexobj(got) else np.float64)
@@ -464,7 +494,7 @@ def _compare_arrays(
     return (
         f"{where}: {int((~close).sum())} of {close.size} values differ (rtol={rtol:g}, "
         f"atol={atol:g}); the largest error is {float(error[worst]):.3g} at index "
-        f"{tuple(int(i) for i in worst)}: expected {e[worst]!r}, got {g[worst]!r}"
+        f"{tuple(int(i) for i in worst)}: expected {e[worst].item()!r}, got {g[worst].item()!r}"
     )
 
 
@@ -506,8 +536,9 @@ def check(
                 f"{exercise}: `{name}` raised {type(err).__name__}: {err}\n  on "
                 f"{_describe_case(case)} (see the traceback above for the line)"
             ) from err
-        problem = _compare(got, expected, where="output", rtol=rtol, atol=atol,
-                           check_dtype=check_dtype)
+        problem = _compare(
+            got, expected, where="output", rtol=rtol, atol=atol, check_dtype=check_dtype
+        )
         if problem:
             raise AssertionError(f"{exercise}: on {_describe_case(case)}\n  {problem}")
 

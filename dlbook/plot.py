@@ -7,12 +7,12 @@ optional ``ax`` and returns the Axes or Figure it drew on, so a chapter can adju
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
@@ -23,8 +23,18 @@ from dlbook.train import History
 __all__ = ["PALETTE", "STYLE", "decision_boundary", "image_grid", "plot_history", "use_style"]
 
 #: Colour-blind-safe qualitative palette (Okabe & Ito), used for classes and curves.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-           "#000000", "#999999", "#882255")
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+    "#999999",
+    "#882255",
+)
 
 #: The book's matplotlib settings (applied by :func:`use_style`).
 STYLE: Mapping[str, Any] = {
@@ -39,7 +49,7 @@ STYLE: Mapping[str, Any] = {
     "axes.spines.right": False,
     "axes.grid": True,
     "grid.alpha": 0.3,
-    "axes.prop_cycle": mpl.cycler(color=list(PALETTE)),
+    "axes.prop_cycle": cycler(color=list(PALETTE)),
     "legend.frameon": False,
     "image.cmap": "viridis",
     "lines.linewidth": 1.8,
@@ -48,7 +58,8 @@ STYLE: Mapping[str, Any] = {
 
 def use_style() -> None:
     """Apply the book's figure style to every later matplotlib figure in this session."""
-    plt.rcParams.update(STYLE)
+    # cast: matplotlib types rcParams by its literal key names, STYLE by plain str.
+    plt.rcParams.update(cast("dict[Any, Any]", STYLE))
 
 
 def _new_axes(ax: Axes | None) -> Axes:
@@ -91,9 +102,9 @@ def plot_history(
     """
     if len(history) == 0:
         raise ValueError("history is empty: train for at least one epoch first")
-    names = list(metrics) if metrics is not None else [
-        k for k in history.metrics if k.endswith("loss")
-    ]
+    names = (
+        list(metrics) if metrics is not None else [k for k in history.metrics if k.endswith("loss")]
+    )
     ax = _new_axes(ax)
     for name in names:
         ax.plot(history.epochs, history[name], marker="o", markersize=3, label=name)
@@ -130,7 +141,7 @@ def image_grid(
     """
     array = _numpy(images)
     if array.ndim == 2:
-        side = int(round(np.sqrt(array.shape[1])))
+        side = round(float(np.sqrt(array.shape[1])))
         if side * side != array.shape[1]:
             raise ValueError(f"images of shape {array.shape} are not square when unflattened")
         array = array.reshape(-1, side, side)  # (N, D) -> (N, H, W)
@@ -147,8 +158,9 @@ def image_grid(
     n = len(array)
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i >= n:
@@ -200,11 +212,26 @@ def decision_boundary(
     classes = int(max(labels.max(), int(pred.max()))) + 1
     cmap = ListedColormap(list(PALETTE[:classes]))
     ax = _new_axes(ax)
-    ax.contourf(_numpy(gx), _numpy(gy), _numpy(pred).reshape(resolution, resolution),
-                levels=np.arange(classes + 1) - 0.5, cmap=cmap, alpha=0.25)
+    ax.contourf(
+        _numpy(gx),
+        _numpy(gy),
+        _numpy(pred).reshape(resolution, resolution),
+        levels=np.arange(classes + 1) - 0.5,
+        cmap=cmap,
+        alpha=0.25,
+    )
     points = _numpy(X)
-    ax.scatter(points[:, 0], points[:, 1], c=labels, cmap=cmap, vmin=-0.5,
-               vmax=classes - 0.5, s=12, edgecolors="white", linewidths=0.3)
+    ax.scatter(
+        points[:, 0],
+        points[:, 1],
+        c=labels,
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=classes - 0.5,
+        s=12,
+        edgecolors="white",
+        linewidths=0.3,
+    )
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.grid(False)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, TensorDataset
 
 from dlbook._io import atomic_write
 from dlbook.devices import generator as _generator
@@ -27,6 +26,7 @@ from dlbook.devices import generator as _generator
 __all__ = [
     "CHECKPOINT_FORMAT",
     "History",
+    "TensorBatches",
     "accuracy",
     "evaluate",
     "fit",
@@ -37,7 +37,7 @@ __all__ = [
 
 #: A metric maps (model outputs, targets) to a scalar tensor averaged over the batch.
 Metric = Callable[[Tensor, Tensor], Tensor]
-Data = tuple[Tensor, Tensor] | DataLoader[Any]
+Data = tuple[Tensor, Tensor] | Iterable[tuple[Tensor, Tensor]]
 
 #: Tag stored in every checkpoint, with its version, so a foreign file is recognised.
 CHECKPOINT_FORMAT = ("dlbook-checkpoint", 1)
@@ -111,7 +111,10 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and floats (what ``torch.load(weights_only=True)`` accepts)."""
-        return {"epochs": list(self.epochs), "metrics": {k: list(v) for k, v in self.metrics.items()}}
+        return {
+            "epochs": list(self.epochs),
+            "metrics": {k: list(v) for k, v in self.metrics.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> History:
@@ -119,15 +122,56 @@ class History:
         return cls(list(data["epochs"]), {k: list(v) for k, v in data["metrics"].items()})
 
 
+class TensorBatches:
+    r"""Mini-batches ``(X[idx], y[idx])`` sliced straight from two tensors.
+
+    Unlike a ``DataLoader`` over a ``TensorDataset``, which fetches examples one by one and
+    stacks them again, this indexes whole batches at once, on the tensors' own device.
+    With ``shuffle`` each pass draws a new permutation from one generator seeded once, so
+    the sequence of epochs is reproducible.
+    """
+
+    def __init__(self, X: Tensor, y: Tensor, batch_size: int, shuffle: bool, seed: int) -> None:
+        self.X, self.y = X, y
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self._generator = _generator(seed) if shuffle else None
+
+    def __len__(self) -> int:
+        return -(-len(self.y) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        n = len(self.y)
+        if self._generator is None:
+            for start in range(0, n, self.batch_size):
+                yield (
+                    self.X[start : start + self.batch_size],
+                    self.y[start : start + self.batch_size],
+                )
+            return
+        order = torch.randperm(n, generator=self._generator).to(self.X.device)
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield self.X[idx], self.y[idx]
+
+
 def make_loader(
     X: Tensor, y: Tensor, *, batch_size: int = 64, shuffle: bool = False, seed: int = 0
-) -> DataLoader[tuple[Tensor, ...]]:
+) -> TensorBatches:
     r"""Mini-batches of ``(X[i], y[i])``; shuffled reproducibly from ``seed`` if ``shuffle``.
 
     Raises
     ------
+    TypeError
+        If ``X`` or ``y`` is not a tensor.
     ValueError
         If ``X`` and ``y`` have different lengths or ``batch_size`` is not positive.
+
+    Examples
+    --------
+    >>> batches = make_loader(torch.arange(5.0), torch.arange(5), batch_size=2)
+    >>> [b[1].tolist() for b in batches]
+    [[0, 1], [2, 3], [4]]
     """
     if not isinstance(X, Tensor) or not isinstance(y, Tensor):
         raise TypeError(f"X and y must be tensors, got {type(X).__name__} and {type(y).__name__}")
@@ -135,20 +179,22 @@ def make_loader(
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    return DataLoader(
-        TensorDataset(X, y),
-        batch_size=batch_size,
-        shuffle=shuffle,
-        generator=_generator(seed) if shuffle else None,
-    )
+    return TensorBatches(X, y, batch_size, shuffle, seed)
 
 
-def _as_loader(name: str, data: Data, batch_size: int, shuffle: bool, seed: int) -> Iterable[Any]:
-    if isinstance(data, DataLoader):
-        return data
+def _as_loader(
+    name: str, data: Data, batch_size: int, shuffle: bool, seed: int
+) -> Iterable[tuple[Tensor, Tensor]]:
     if isinstance(data, (tuple, list)) and len(data) == 2:
-        return make_loader(data[0], data[1], batch_size=batch_size, shuffle=shuffle, seed=seed)
-    raise TypeError(f"{name} must be a DataLoader or a pair (X, y) of tensors, got {type(data)}")
+        X, y = data[0], data[1]
+        if isinstance(X, Tensor) and isinstance(y, Tensor):
+            return make_loader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    if isinstance(data, Iterable) and not isinstance(data, (Tensor, tuple, list, str)):
+        return data
+    raise TypeError(
+        f"{name} must be a pair (X, y) of tensors or an iterable of (inputs, targets) batches "
+        f"such as a DataLoader, got {type(data).__name__}"
+    )
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -229,12 +275,12 @@ def fit(
     ----------
     model, optimizer, loss_fn
         The network, an optimiser over its parameters, and a loss averaged over a batch.
-    train : DataLoader or (X, y)
+    train : (X, y) or iterable of batches
         Training data; a pair of tensors is batched with :func:`make_loader`, shuffled
-        from ``seed``.
+        from ``seed``; anything else (a ``DataLoader``, say) is iterated as it is.
     epochs : int
         Number of passes over ``train``.
-    val : DataLoader or (X, y), optional
+    val : (X, y) or iterable of batches, optional
         Validation data evaluated after every epoch.
     metrics : mapping of str to callable, optional
         Extra metrics such as ``{"accuracy": accuracy}``.
@@ -262,23 +308,23 @@ def fit(
     history = history if history is not None else History()
     loader = _as_loader("train", train, batch_size, True, seed)
     start = history.epochs[-1] + 1 if history.epochs else 1
-    bar = tqdm(
-        range(start, start + epochs), desc="epochs", disable=not _progress_enabled(progress)
-    )
+    bar = tqdm(range(start, start + epochs), desc="epochs", disable=not _progress_enabled(progress))
     for epoch in bar:
         model.train()
-        total, count = 0.0, 0
+        total = torch.zeros((), dtype=torch.float64, device=target_device)
+        count = 0
         for inputs, targets in loader:
             inputs, targets = inputs.to(target_device), targets.to(target_device)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(inputs), targets)
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(targets)
+            # Summed on the device: a float() here would wait for the GPU every batch.
+            total += loss.detach().double() * len(targets)
             count += len(targets)
         if count == 0:
             raise ValueError("train holds no examples")
-        record = {"train_loss": total / count}
+        record = {"train_loss": float(total) / count}
         if val is not None:
             scores = evaluate(model, val, loss_fn, metrics=metrics, batch_size=max(batch_size, 512))
             record.update({f"val_{key}": value for key, value in scores.items()})
@@ -413,7 +459,9 @@ def load_checkpoint(
         try:
             optimizer.load_state_dict(payload["optimizer_state"])
         except ValueError as err:
-            raise ValueError(f"{path}: the optimiser state does not fit this optimiser ({err})")
+            raise ValueError(
+                f"{path}: the optimiser state does not fit this optimiser ({err})"
+            ) from err
     model.load_state_dict(payload["model_state"])
     saved = payload.get("history")
     return {

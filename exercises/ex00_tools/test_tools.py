@@ -54,14 +54,14 @@ def test_one_hot_rejects_bad_labels(submission: types.ModuleType) -> None:
         Case("label equal to K", (torch.tensor([0, 3]), 3)),
         Case("negative label", (torch.tensor([-1, 0]), 2)),
     ]
-    check_raises(submission.one_hot, data.one_hot, out_of_range, ValueError,
-                 exercise="Exercise 0.1")
+    check_raises(
+        submission.one_hot, data.one_hot, out_of_range, ValueError, exercise="Exercise 0.1"
+    )
     not_integers = [
         Case("float labels", (torch.tensor([0.0, 1.0]), 2)),
         Case("boolean labels", (torch.tensor([True, False]), 2)),
     ]
-    check_raises(submission.one_hot, data.one_hot, not_integers, TypeError,
-                 exercise="Exercise 0.1")
+    check_raises(submission.one_hot, data.one_hot, not_integers, TypeError, exercise="Exercise 0.1")
 
 
 # ---------------------------------------------------------------------- Exercise 0.2
@@ -73,10 +73,14 @@ def test_accuracy_fixed_inputs(submission: types.ModuleType, device: torch.devic
         Case("all right", (t([[2.0, 1.0], [0.0, 3.0]]), torch.tensor([0, 1], device=device))),
         Case("half right", (t([[2.0, 1.0], [0.0, 3.0]]), torch.tensor([0, 0], device=device))),
         Case("all wrong", (t([[2.0, 1.0], [0.0, 3.0]]), torch.tensor([1, 0], device=device))),
-        Case("a tie: the first largest wins",
-             (t([[1.0, 3.0, 3.0], [0.0, 0.0, 0.0]]), torch.tensor([2, 0], device=device))),
-        Case("one example, negative scores",
-             (t([[-5.0, -1.0, -3.0]]), torch.tensor([1], device=device))),
+        Case(
+            "a tie: the first largest wins",
+            (t([[1.0, 3.0, 3.0], [0.0, 0.0, 0.0]]), torch.tensor([2, 0], device=device)),
+        ),
+        Case(
+            "one example, negative scores",
+            (t([[-5.0, -1.0, -3.0]]), torch.tensor([1], device=device)),
+        ),
     ]
     check(submission.accuracy, train.accuracy, cases, exercise="Exercise 0.2")
 
@@ -100,8 +104,7 @@ def test_accuracy_rejects_bad_shapes(submission: types.ModuleType) -> None:
         Case("2-D targets", (torch.zeros(3, 2), torch.zeros(3, 1, dtype=torch.int64))),
         Case("empty batch", (torch.zeros(0, 2), torch.zeros(0, dtype=torch.int64))),
     ]
-    check_raises(submission.accuracy, train.accuracy, cases, ValueError,
-                 exercise="Exercise 0.2")
+    check_raises(submission.accuracy, train.accuracy, cases, ValueError, exercise="Exercise 0.2")
 
 
 # ---------------------------------------------------------------------- Exercise 0.3
@@ -111,11 +114,13 @@ def test_parse_idx_every_type(submission: types.ModuleType) -> None:
         Case("unsigned bytes, 2 x 3", (idx_bytes(rng.integers(0, 256, (2, 3)), 0x08),)),
         Case("signed bytes, 4", (idx_bytes(rng.integers(-128, 128, 4), 0x09),)),
         Case("int16, 3 x 2", (idx_bytes(rng.integers(-30000, 30000, (3, 2)), 0x0B),)),
-        Case("int32, 2 x 2 x 2", (idx_bytes(rng.integers(-2**31, 2**31, (2, 2, 2)), 0x0C),)),
+        Case("int32, 2 x 2 x 2", (idx_bytes(rng.integers(-(2**31), 2**31, (2, 2, 2)), 0x0C),)),
         Case("float32, 5", (idx_bytes(rng.normal(size=5), 0x0D),)),
         Case("float64, 1 x 3", (idx_bytes(rng.normal(size=(1, 3)), 0x0E),)),
-        Case("a tiny 'image file': 3 images of 4 x 4",
-             (idx_bytes(rng.integers(0, 256, (3, 4, 4)), 0x08),)),
+        Case(
+            "a tiny 'image file': 3 images of 4 x 4",
+            (idx_bytes(rng.integers(0, 256, (3, 4, 4)), 0x08),),
+        ),
     ]
     check(submission.parse_idx, data.parse_idx, cases, exercise="Exercise 0.3", rtol=0, atol=0)
 
@@ -126,10 +131,14 @@ def test_parse_idx_random_files(submission: types.ModuleType) -> None:
     for i in range(10):
         code = int(rng.choice(list(IDX_TYPES)))
         shape = tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 4))))
-        values = rng.normal(scale=50, size=shape) if code in (0x0D, 0x0E) else \
-            rng.integers(0, 100, size=shape)
-        cases.append(Case(f"random #{i}: type 0x{code:02X}, shape {shape}",
-                          (idx_bytes(values, code),)))
+        values = (
+            rng.normal(scale=50, size=shape)
+            if code in (0x0D, 0x0E)
+            else rng.integers(0, 100, size=shape)
+        )
+        cases.append(
+            Case(f"random #{i}: type 0x{code:02X}, shape {shape}", (idx_bytes(values, code),))
+        )
     check(submission.parse_idx, data.parse_idx, cases, exercise="Exercise 0.3", rtol=0, atol=0)
 
 
@@ -142,9 +151,11 @@ def test_parse_idx_rejects_corrupt_files(submission: types.ModuleType) -> None:
         Case("unknown type code 0x07", (good[:2] + b"\x07" + good[3:],)),
         Case("header cut short", (good[:6],)),
     ]
-    check_raises(submission.parse_idx, data.parse_idx, cases, ValueError,
-                 exercise="Exercise 0.3")
-    check_raises(submission.parse_idx, data.parse_idx,
-                 [Case("a str instead of bytes", ("not bytes",))], TypeError,
-                 exercise="Exercise 0.3")
-
+    check_raises(submission.parse_idx, data.parse_idx, cases, ValueError, exercise="Exercise 0.3")
+    check_raises(
+        submission.parse_idx,
+        data.parse_idx,
+        [Case("a str instead of bytes", ("not bytes",))],
+        TypeError,
+        exercise="Exercise 0.3",
+    )

@@ -28,4 +28,3 @@ def accuracy(logits: Tensor, targets: Tensor) -> Tensor:
 def parse_idx(data: bytes) -> np.ndarray:
     """Exercise 0.3: decode the bytes of an IDX file into an array of the stored shape."""
     raise NotImplementedError("Exercise 0.3: parse_idx")
-

@@ -1,0 +1,96 @@
+"""CI's proof that the homework grading is real.
+
+Every exercise test must pass when the dlbook reference stands in for the student's stub,
+and must fail, saying "not implemented yet", against the untouched stubs.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = sorted(
+    p.name for p in (ROOT / "exercises").iterdir() if p.is_dir() and p.name.startswith("ex")
+)
+
+
+def grade(mode: str, tmp_path: Path) -> dict[str, str | None]:
+    """Run the grader in a fresh interpreter; map each test to its failure message (or None)."""
+    report = tmp_path / f"{mode}.xml"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "exercises",
+            f"--solutions={mode}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert report.exists(), f"the grader did not run:\n{completed.stdout}\n{completed.stderr}"
+    outcome: dict[str, str | None] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        assert case.find("skipped") is None, f"{case.get('name')} was skipped"
+        name = f"{case.get('classname')}::{case.get('name')}"
+        outcome[name] = (
+            None if problem is None else (problem.get("message") or "") + (problem.text or "")
+        )
+    return outcome
+
+
+def test_there_are_exercise_sets() -> None:
+    assert "ex00_tools" in SETS
+
+
+def test_every_exercise_passes_with_the_reference(tmp_path: Path) -> None:
+    outcome = grade("reference", tmp_path)
+    for exercise_set in SETS:
+        assert any(exercise_set in name for name in outcome), f"no tests ran for {exercise_set}"
+    failed = {name: message for name, message in outcome.items() if message is not None}
+    assert not failed, f"exercise tests fail even with the reference: {failed}"
+
+
+def test_every_exercise_fails_against_the_untouched_stubs(tmp_path: Path) -> None:
+    outcome = grade("student", tmp_path)
+    assert outcome, "no exercise tests ran"
+    passed = [name for name, message in outcome.items() if message is None]
+    assert not passed, f"these tests pass without any solution, so they grade nothing: {passed}"
+    unclear = [
+        name
+        for name, message in outcome.items()
+        if message is not None and "not implemented yet" not in message
+    ]
+    assert not unclear, f"these tests fail on the stubs for another reason: {unclear}"
+
+
+@pytest.mark.parametrize("exercise_set", SETS)
+def test_each_set_has_statements_stubs_and_three_graded_functions(exercise_set: str) -> None:
+    folder = ROOT / "exercises" / exercise_set
+    assert (folder / "README.md").is_file()
+    tests = list(folder.glob("test_*.py"))
+    assert len(tests) == 1
+    source = tests[0].read_text()
+    namespace: dict[str, object] = {}
+    exec(compile(source, str(tests[0]), "exec"), namespace)
+    references = namespace["REFERENCES"]
+    assert isinstance(references, dict) and len(references) >= 3
+    stub = (folder / str(namespace["SUBMISSION"])).read_text()
+    stubs = re.findall(r"^\s+raise NotImplementedError\(", stub, re.MULTILINE)
+    assert len(stubs) == len(references), "one stub per graded function"

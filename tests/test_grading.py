@@ -1,0 +1,263 @@
+"""dlbook.grading: the homework grader catches what it promises to catch."""
+
+from __future__ import annotations
+
+import signal
+import textwrap
+import threading
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import dlbook.data
+from dlbook import grading
+from dlbook.grading import Case
+
+CASES = [Case("three labels", (torch.tensor([2, 0, 1]), 3))]
+
+
+def student(tmp_path: Path, source: str) -> types.ModuleType:
+    path = tmp_path / "answers.py"
+    path.write_text(textwrap.dedent(source))
+    return grading.load_submission(path, {"one_hot": dlbook.data.one_hot})
+
+
+def test_a_correct_answer_passes(tmp_path: Path) -> None:
+    module = student(
+        tmp_path,
+        """
+        import torch
+        def one_hot(labels, num_classes):
+            out = torch.zeros(*labels.shape, num_classes, device=labels.device)
+            return out.scatter_(-1, labels.long().unsqueeze(-1), 1.0)
+    """,
+    )
+    grading.check(module.one_hot, dlbook.data.one_hot, CASES, exercise="Ex")
+
+
+def test_a_stub_says_not_implemented(tmp_path: Path) -> None:
+    module = student(
+        tmp_path,
+        """
+        def one_hot(labels, num_classes):
+            raise NotImplementedError("Exercise 0.1")
+    """,
+    )
+    with pytest.raises(grading.NotImplementedYetError, match="not implemented yet"):
+        grading.check(module.one_hot, dlbook.data.one_hot, CASES, exercise="Ex")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from dlbook.data import one_hot as _answer\n"
+        "def one_hot(labels, num_classes):\n    return _answer(labels, num_classes)\n",
+        "import dlbook.data\n"
+        "def one_hot(labels, num_classes):\n    return dlbook.data.one_hot(labels, num_classes)\n",
+        "def one_hot(labels, num_classes):\n"
+        "    from dlbook.data import one_hot as o\n    return o(labels, num_classes)\n",
+        "import dlbook.data\n"
+        "def one_hot(labels, num_classes):\n    try:\n"
+        "        return dlbook.data.one_hot(labels, num_classes)\n"
+        "    except Exception:\n        return None\n",
+    ],
+    ids=["imported-alias", "module-attribute", "import-inside", "swallowing-except"],
+)
+def test_delegating_to_the_reference_fails(tmp_path: Path, source: str) -> None:
+    module = student(tmp_path, source)
+    with pytest.raises(grading.ReferenceUsedError, match=r"dlbook\.data\.one_hot"):
+        grading.check(module.one_hot, dlbook.data.one_hot, CASES, exercise="Ex")
+    # ... and the reference is back in place afterwards.
+    assert dlbook.data.one_hot(torch.tensor([1]), 2).tolist() == [[0.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from dlbook.data import one_hot\n",
+        "import functools, dlbook.data\n"
+        "@functools.wraps(dlbook.data.one_hot)\n"
+        "def one_hot(*args):\n    return dlbook.data.one_hot.__wrapped__(*args)\n",
+    ],
+    ids=["re-export", "wrapper"],
+)
+def test_handing_in_the_reference_itself_fails(tmp_path: Path, source: str) -> None:
+    module = student(tmp_path, source)
+    with pytest.raises(grading.ReferenceUsedError, match="reference"):
+        grading.check(module.one_hot, dlbook.data.one_hot, CASES, exercise="Ex")
+
+
+def test_runaway_code_times_out_with_a_message(tmp_path: Path) -> None:
+    module = student(
+        tmp_path,
+        """
+        def one_hot(labels, num_classes):
+            while True:
+                try:
+                    pass
+                except Exception:
+                    pass
+    """,
+    )
+    started = time.monotonic()
+    with pytest.raises(grading.GradingTimeoutError, match=r"did not return within 0\.5 s"):
+        grading.check(module.one_hot, dlbook.data.one_hot, CASES, exercise="Ex", timeout=0.5)
+    assert time.monotonic() - started < 5
+
+
+def test_timeout_outside_the_main_thread() -> None:
+    outcome: dict[str, Any] = {}
+
+    def spin() -> None:
+        while True:
+            time.sleep(0.01)
+
+    def run() -> None:
+        try:
+            grading.run_with_timeout(spin, seconds=0.3)
+        except grading.GradingTimeoutError as err:
+            outcome["error"] = err
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(5)
+    assert isinstance(outcome.get("error"), grading.GradingTimeoutError)
+
+
+def test_an_outer_timer_survives_a_graded_call() -> None:
+    fired: list[int] = []
+    old = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        assert grading.run_with_timeout(lambda: 7, seconds=10) == 7
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0, "outer timer was cancelled"
+        time.sleep(0.7)
+        assert fired == [1]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_wrong_values_are_explained(tmp_path: Path) -> None:
+    module = student(
+        tmp_path,
+        """
+        import torch
+        def one_hot(labels, num_classes):
+            out = torch.eye(num_classes)[labels]
+            out[0, 0] = 0.25
+            return out
+    """,
+    )
+    with pytest.raises(AssertionError) as info:
+        grading.check(module.one_hot, dlbook.data.one_hot, CASES, exercise="Exercise 0.1")
+    message = str(info.value)
+    for part in (
+        "Exercise 0.1",
+        "three labels",
+        "1 of 9 values differ",
+        "largest error is 0.25",
+        "index (0, 0)",
+        "expected 0.0, got 0.25",
+        "shape=(3,)",
+    ):
+        assert part in message, f"{part!r} missing from: {message}"
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("return torch.eye(num_classes)[labels][:, :2]", r"expected shape \(3, 3\), got shape"),
+        ("return torch.eye(num_classes, dtype=torch.long)[labels]", "floating-point values"),
+        ("return torch.eye(num_classes)[labels].numpy()", "expected a torch.Tensor"),
+        ("return [1, 2]", "expected a torch.Tensor"),
+        ("return labels[5]", "IndexError"),
+        ("labels += 1\n    return torch.eye(num_classes + 1)[labels][:, 1:]", "in place"),
+    ],
+)
+def test_other_mistakes_are_explained(tmp_path: Path, body: str, match: str) -> None:
+    module = student(tmp_path, f"import torch\ndef one_hot(labels, num_classes):\n    {body}\n")
+    with pytest.raises(AssertionError, match=match):
+        grading.check(module.one_hot, dlbook.data.one_hot, CASES, exercise="Ex")
+
+
+def test_a_tensor_on_the_wrong_device_is_explained() -> None:
+    problem = grading._compare(
+        torch.zeros(2),
+        torch.zeros(2, device="meta"),
+        where="output",
+        rtol=0,
+        atol=0,
+        check_dtype=True,
+    )
+    assert problem is not None and "expected a tensor on meta" in problem
+
+
+def test_nested_outputs_and_numbers_are_compared() -> None:
+    def ref(x: float) -> tuple[float, np.ndarray]:
+        return x * 2, np.array([x, x])
+
+    def wrong(x: float) -> tuple[float, np.ndarray]:
+        return x * 2, np.array([x, x + 1])
+
+    def right(x: float) -> tuple[float, np.ndarray]:
+        return 2 * x, np.array([x, x])
+
+    grading.check(right, ref, [Case("x=1", (1.0,))], exercise="Ex")
+    with pytest.raises(AssertionError, match=r"output\[1\]"):
+        grading.check(wrong, ref, [Case("x=1", (1.0,))], exercise="Ex")
+
+
+def test_check_raises(tmp_path: Path) -> None:
+    lax = student(
+        tmp_path,
+        """
+        import torch
+        def one_hot(labels, num_classes):
+            return torch.eye(num_classes)[labels.clamp(0, num_classes - 1)]
+    """,
+    )
+    bad = [Case("label too large", (torch.tensor([5]), 3))]
+    with pytest.raises(AssertionError, match=r"should raise ValueError .* but returned"):
+        grading.check_raises(lax.one_hot, dlbook.data.one_hot, bad, ValueError, exercise="Ex")
+    strict = grading.load_submission(
+        tmp_path / "unused.py", {"one_hot": dlbook.data.one_hot}, mode="reference"
+    )
+    grading.check_raises(strict.one_hot, dlbook.data.one_hot, bad, ValueError, exercise="Ex")
+    with pytest.raises(ValueError, match="not a bad input"):
+        grading.check_raises(lax.one_hot, dlbook.data.one_hot, CASES, ValueError, exercise="Ex")
+
+
+def test_checks_need_cases() -> None:
+    with pytest.raises(ValueError, match="cannot fail"):
+        grading.check(dlbook.data.one_hot, dlbook.data.one_hot, [], exercise="Ex")
+
+
+def test_reference_mode_copies_pass_and_are_not_the_reference(tmp_path: Path) -> None:
+    module = grading.load_submission(
+        tmp_path / "unused.py", {"one_hot": dlbook.data.one_hot}, mode="reference"
+    )
+    assert module.one_hot is not dlbook.data.one_hot
+    grading.check(module.one_hot, dlbook.data.one_hot, CASES, exercise="Ex")
+
+
+def test_missing_function_and_bad_mode(tmp_path: Path) -> None:
+    (tmp_path / "empty.py").write_text("x = 1\n")
+    with pytest.raises(AttributeError, match="one_hot"):
+        grading.load_submission(tmp_path / "empty.py", {"one_hot": dlbook.data.one_hot})
+    with pytest.raises(ValueError, match="mode"):
+        grading.load_submission(tmp_path / "empty.py", {}, mode="teacher")  # type: ignore[arg-type]
+
+
+def test_describe_is_short() -> None:
+    assert (
+        grading.describe(torch.zeros(3, 3))
+        == "tensor(shape=(3, 3), dtype=torch.float32, device=cpu)"
+    )
+    assert grading.describe(torch.tensor([1, 2])).endswith("= [1, 2]")
+    assert len(grading.describe("x" * 500)) <= 80
