@@ -8,7 +8,9 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 # Chapters are executed on every build: cached between local builds, always fresh in CI.
-BOOK_FLAGS := -W -n --keep-going $(if $(CI),--all,)
+# --all re-reads every source (cheap: execution stays cached), so edits to the .bib files
+# or _config.yml never meet a stale Sphinx environment.
+BOOK_FLAGS := -W -n --keep-going --all
 
 .PHONY: book test grade lint typecheck clean
 

@@ -12,8 +12,39 @@ Each module serves one topic of the book and says which chapter defines what:
 ========================  ==================================================
 """
 
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from dlbook.devices import available_devices, device, generator, seed_everything
+
+if TYPE_CHECKING:
+    from dlbook import book, data, grading, plot, train
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "available_devices", "device", "generator", "seed_everything"]
+_SUBMODULES = ("book", "data", "devices", "grading", "plot", "train")
+
+__all__ = [
+    "__version__",
+    "available_devices",
+    "book",
+    "data",
+    "device",
+    "devices",
+    "generator",
+    "grading",
+    "plot",
+    "seed_everything",
+    "train",
+]
+
+
+def __getattr__(name: str) -> ModuleType:
+    # `import dlbook; dlbook.data.load_digits()` works without importing every module
+    # (and matplotlib) up front.
+    if name in _SUBMODULES:
+        return importlib.import_module(f"dlbook.{name}")
+    raise AttributeError(f"module 'dlbook' has no attribute {name!r}")

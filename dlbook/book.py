@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 __all__ = ["OutOfBandError", "check_band", "glue_number"]
 
 
@@ -52,11 +54,14 @@ def check_band(name: str, value: float, low: float, high: float) -> float:
 def glue_number(name: str, value: float, low: float, high: float, fmt: str = "{:.3g}") -> str:
     """Check ``value`` against its band, glue it under ``name`` as text, return that text.
 
-    The text is formatted with ``fmt`` (for example ``"{:.1%}"`` for an accuracy) and
-    quoted in the prose as ``{glue:text}`name```.
+    The text is formatted with ``fmt`` (for example ``"{:.1%}"`` for an accuracy; Python
+    and NumPy integers are formatted as integers) and quoted in the prose as
+    ``{glue:text}`name```. End the call with ``;`` or assign it (``_ = ...``) as a cell's
+    last line, or the notebook echoes the text.
     """
     number = check_band(name, value, low, high)
-    text = fmt.format(number)
+    # An integer stays an integer, so "{:,}" gives "1,797", not "1,797.0".
+    text = fmt.format(int(value) if isinstance(value, (int, np.integer)) else number)
     from myst_nb import glue
 
     # glue:text shows the text/plain form, "'0.97'"; myst-nb strips the quotes itself.

@@ -22,7 +22,8 @@ from dlbook.train import History
 
 __all__ = ["PALETTE", "STYLE", "decision_boundary", "image_grid", "plot_history", "use_style"]
 
-#: Colour-blind-safe qualitative palette (Okabe & Ito), used for classes and curves.
+#: Qualitative palette for classes and curves: Okabe & Ito's eight colour-blind-safe
+#: colours (blue first), then a grey and a wine red for the ninth and tenth class.
 PALETTE = (
     "#0072B2",
     "#E69F00",

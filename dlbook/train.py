@@ -21,7 +21,6 @@ import torch
 from torch import Tensor, nn
 
 from dlbook._io import atomic_write
-from dlbook.devices import generator as _generator
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -127,31 +126,37 @@ class TensorBatches:
 
     Unlike a ``DataLoader`` over a ``TensorDataset``, which fetches examples one by one and
     stacks them again, this indexes whole batches at once, on the tensors' own device.
-    With ``shuffle`` each pass draws a new permutation from one generator seeded once, so
-    the sequence of epochs is reproducible.
+    With ``shuffle``, the order of epoch :math:`t` is a permutation drawn from a generator
+    seeded with ``(seed, t)``: a run resumed at epoch :math:`t` from a checkpoint sees the
+    same batches as one that never stopped. Epochs count from 1; each pass advances the
+    epoch, and :meth:`set_epoch` sets it (as :func:`fit` does).
     """
 
     def __init__(self, X: Tensor, y: Tensor, batch_size: int, shuffle: bool, seed: int) -> None:
         self.X, self.y = X, y
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self._generator = _generator(seed) if shuffle else None
+        self.seed = seed
+        self.epoch = 1
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass epoch ``epoch`` (its shuffling order depends on it)."""
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return -(-len(self.y) // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        n = len(self.y)
-        if self._generator is None:
-            for start in range(0, n, self.batch_size):
-                yield (
-                    self.X[start : start + self.batch_size],
-                    self.y[start : start + self.batch_size],
-                )
+        n, size = len(self.y), self.batch_size
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        if not self.shuffle:
+            for start in range(0, n, size):
+                yield self.X[start : start + size], self.y[start : start + size]
             return
-        order = torch.randperm(n, generator=self._generator).to(self.X.device)
-        for start in range(0, n, self.batch_size):
-            idx = order[start : start + self.batch_size]
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
+        order = torch.randperm(n, generator=g).to(self.X.device)
+        for start in range(0, n, size):
+            idx = order[start : start + size]
             yield self.X[idx], self.y[idx]
 
 
@@ -310,6 +315,8 @@ def fit(
     start = history.epochs[-1] + 1 if history.epochs else 1
     bar = tqdm(range(start, start + epochs), desc="epochs", disable=not _progress_enabled(progress))
     for epoch in bar:
+        if isinstance(loader, TensorBatches):
+            loader.set_epoch(epoch)
         model.train()
         total = torch.zeros((), dtype=torch.float64, device=target_device)
         count = 0
@@ -432,6 +439,11 @@ def load_checkpoint(
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     location = map_location if map_location is not None else _model_device(model)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is not a complete checkpoint: torch.save writes a zip archive, and this "
+            "file is not one (truncated by an interrupted copy, or another kind of file)"
+        )
     try:
         payload = torch.load(path, map_location=location, weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, OSError) as err:

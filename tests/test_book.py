@@ -35,6 +35,9 @@ def test_glue_number_formats_and_glues(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
     assert book.glue_number("acc", 0.9712, 0.9, 1.0, "{:.1%}") == "97.1%"
     assert glued == {"acc": "97.1%"}
+    assert book.glue_number("n", 1797, 1000, 2000, "{:,}") == "1,797"
+    assert book.glue_number("half", 898.5, 0, 2000, "{:,}") == "898.5"
+    glued.pop("n"), glued.pop("half")
     with pytest.raises(book.OutOfBandError):
         book.glue_number("acc", 0.5, 0.9, 1.0)
     assert glued == {"acc": "97.1%"}, "an out-of-band value must not be glued"

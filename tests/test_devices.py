@@ -111,3 +111,12 @@ def test_generator_lives_on_the_device(device: torch.device) -> None:
     b = torch.rand(4, generator=dlbook.generator(7, device), device=device)
     assert a.device.type == device.type
     assert torch.equal(a, b)
+
+
+def test_submodules_are_reachable_from_the_package() -> None:
+    import dlbook.data
+
+    assert dlbook.data.load_digits is not None
+    assert dlbook.plot.use_style is not None
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        dlbook.nonsense  # noqa: B018

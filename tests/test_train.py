@@ -264,7 +264,7 @@ def test_corrupt_and_foreign_files_are_clear_errors(tmp_path: Path) -> None:
     truncated.write_bytes(path.read_bytes()[:1000])
     model = make_model()
     before = params(model)
-    with pytest.raises(ValueError, match="could not be read"):
+    with pytest.raises(ValueError, match="not a complete checkpoint"):
         train.load_checkpoint(truncated, model)
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(2)}, foreign)
@@ -284,3 +284,38 @@ def test_checkpoints_load_with_weights_only(tmp_path: Path) -> None:
     torch.save({"format": "dlbook-checkpoint", "version": 1, "model_state": Payload()}, sneaky)
     with pytest.raises(ValueError, match="could not be read"):
         train.load_checkpoint(sneaky, make_model())
+
+
+def test_a_resumed_run_equals_one_that_never_stopped(tmp_path: Path, device: torch.device) -> None:
+    split = data.load_digits(device, dtype=torch.float64)
+    train_data = (split.X_train, split.y_train)
+    loss = nn.CrossEntropyLoss()
+
+    straight = make_model(dtype=torch.float64).to(device)
+    opt = torch.optim.Adam(straight.parameters(), lr=0.01)
+    full = train.fit(straight, opt, loss, train_data, epochs=3, seed=4, progress=False)
+
+    first = make_model(dtype=torch.float64).to(device)
+    opt1 = torch.optim.Adam(first.parameters(), lr=0.01)
+    part = train.fit(first, opt1, loss, train_data, epochs=2, seed=4, progress=False)
+    path = train.save_checkpoint(tmp_path / "mid.pt", first, opt1, history=part)
+
+    resumed = make_model(seed=7, dtype=torch.float64).to(device)
+    opt2 = torch.optim.Adam(resumed.parameters(), lr=0.01)
+    history = train.load_checkpoint(path, resumed, opt2)["history"]
+    history = train.fit(
+        resumed, opt2, loss, train_data, epochs=1, seed=4, history=history, progress=False
+    )
+    assert history.epochs == [1, 2, 3]
+    np.testing.assert_allclose(history["train_loss"], full["train_loss"], rtol=1e-12)
+    for got, expected in zip(resumed.parameters(), straight.parameters(), strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_each_epoch_gets_its_own_order() -> None:
+    batches = train.make_loader(
+        torch.arange(20.0), torch.arange(20), batch_size=20, shuffle=True, seed=0
+    )
+    first, second = (next(iter(batches))[1].tolist() for _ in range(2))
+    batches.set_epoch(1)
+    assert next(iter(batches))[1].tolist() == first and first != second

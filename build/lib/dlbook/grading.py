@@ -1,0 +1,589 @@
+r"""Grading homework: compare a student's function with the book's reference.
+
+The exercise tests in ``exercises/`` call :func:`check` with the student's function, the
+``dlbook`` reference and a list of :class:`Case`\ s. For every case the reference computes
+the expected output first; then the student's function runs
+
+* on fresh copies of the inputs (so an in-place change is caught and reported),
+* with the reference it is compared against switched off everywhere ``dlbook`` and the
+  student's module can reach it (delegating to the answer fails with a message saying so),
+* under a time limit (a runaway loop fails with a message instead of hanging).
+
+A failure names the exercise, the input, the expected and the received value, the
+shapes, and the largest error. :func:`load_submission` loads a student's stub file, or, to
+prove the grading is real, a stand-in built from copies of the references.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib.util
+import signal
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "Case",
+    "GradingTimeoutError",
+    "NotImplementedYetError",
+    "ReferenceUsedError",
+    "check",
+    "check_raises",
+    "describe",
+    "load_submission",
+    "run_with_timeout",
+]
+
+
+class NotImplementedYetError(AssertionError):
+    """The student's function still raises ``NotImplementedError``."""
+
+
+class ReferenceUsedError(AssertionError):
+    """The student's function called (or is) the reference it is graded against."""
+
+
+class GradingTimeoutError(AssertionError):
+    """The student's function did not return within its time limit."""
+
+
+class _Alarm(BaseException):
+    """Raised inside student code by the timer; a BaseException so ``except Exception``
+    in the student's code cannot swallow it."""
+
+
+class _ReferenceCalled(BaseException):
+    """Raised inside student code when it calls the hidden reference (see _Alarm)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input to grade on: a name for messages, positional and keyword arguments."""
+
+    name: str
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------
+# Describing values in messages
+# --------------------------------------------------------------------------------------
+def describe(value: Any, *, limit: int = 8) -> str:
+    """A short description of ``value`` for a failure message: type, shape, a few values."""
+    if isinstance(value, Tensor):
+        head = f"tensor(shape={tuple(value.shape)}, dtype={value.dtype}, device={value.device})"
+        flat = value.detach().flatten()
+        if 0 < flat.numel() <= limit:
+            return f"{head} = {flat.cpu().tolist()}"
+        return head
+    if isinstance(value, np.ndarray):
+        head = f"ndarray(shape={value.shape}, dtype={value.dtype})"
+        if 0 < value.size <= limit:
+            return f"{head} = {value.ravel().tolist()}"
+        return head
+    if isinstance(value, (bytes, bytearray)):
+        return f"{type(value).__name__} of length {len(value)}: {bytes(value[:limit])!r}..."
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(describe(v, limit=limit) for v in value[:limit])
+        return f"{type(value).__name__}[{inner}{', ...' if len(value) > limit else ''}]"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _describe_case(case: Case) -> str:
+    parts = [describe(a) for a in case.args]
+    parts += [f"{k}={describe(v)}" for k, v in case.kwargs.items()]
+    return f"input '{case.name}': ({', '.join(parts)})"
+
+
+# --------------------------------------------------------------------------------------
+# Loading a submission
+# --------------------------------------------------------------------------------------
+def _copy_function(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A new function object running the same code, so it is not the reference object."""
+    if not isinstance(function, types.FunctionType):
+        raise TypeError(f"reference must be a plain Python function, got {type(function)}")
+    clone = types.FunctionType(
+        function.__code__.replace(),
+        function.__globals__,
+        function.__name__,
+        function.__defaults__,
+        function.__closure__,
+    )
+    clone.__kwdefaults__ = copy.copy(function.__kwdefaults__)
+    clone.__doc__ = function.__doc__
+    clone.__qualname__ = function.__qualname__
+    clone.__module__ = "reference_solutions"
+    return clone
+
+
+def load_submission(
+    path: str | Path,
+    references: Mapping[str, Callable[..., Any]],
+    *,
+    mode: Literal["student", "reference"] = "student",
+) -> types.ModuleType:
+    """Load the functions to grade.
+
+    Parameters
+    ----------
+    path : path
+        The student's file (``exercises/<set>/<name>.py``).
+    references : mapping of str to function
+        The exercise names and the ``dlbook`` references they are graded against.
+    mode : {"student", "reference"}
+        ``"student"`` imports ``path`` afresh; ``"reference"`` returns a module holding a
+        copy of each reference under the exercise's name (CI uses it to prove that every
+        exercise test passes with a correct answer).
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` is unknown.
+    AttributeError
+        If the student's file lacks a function an exercise needs.
+    """
+    path = Path(path)
+    if mode == "reference":
+        module = types.ModuleType("reference_solutions", f"copies of the references for {path}")
+        for name, reference in references.items():
+            setattr(module, name, _copy_function(reference))
+        return module
+    if mode != "student":
+        raise ValueError(f"mode must be 'student' or 'reference', got {mode!r}")
+    module_name = f"student_{path.parent.name}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # fresh every time: a re-run sees the student's edits
+    spec.loader.exec_module(module)
+    missing = [name for name in references if not callable(getattr(module, name, None))]
+    if missing:
+        raise AttributeError(f"{path} must define the function(s) {missing}; did you rename one?")
+    return module
+
+
+# --------------------------------------------------------------------------------------
+# Running student code: time limit and hidden reference
+# --------------------------------------------------------------------------------------
+def run_with_timeout(
+    function: Callable[..., Any],
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    *,
+    seconds: float,
+    what: str = "the function",
+) -> Any:
+    """Call ``function(*args, **kwargs)``; raise :class:`GradingTimeoutError` after ``seconds``.
+
+    On POSIX, in the main thread, a timer signal interrupts the call (any Python-level
+    loop stops). Elsewhere the call runs in a helper thread that is abandoned, still
+    running, when time is up.
+    """
+    __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
+    kwargs = dict(kwargs or {})
+    if seconds <= 0:
+        raise ValueError(f"seconds must be positive, got {seconds}")
+    message = (
+        f"{what} did not return within {seconds:g} s. Look for a loop that never ends, or "
+        "work that grows much faster than the input (the reference takes milliseconds)."
+    )
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        return _run_with_alarm(function, args, kwargs, seconds, message)
+    return _run_in_thread(function, args, kwargs, seconds, message)
+
+
+def _run_with_alarm(
+    function: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    seconds: float,
+    message: str,
+) -> Any:
+    __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
+
+    def on_alarm(signum: int, frame: types.FrameType | None) -> None:
+        raise _Alarm
+
+    # Another timer (pytest-timeout's, say) may be running: put it back afterwards.
+    old_handler = signal.signal(signal.SIGALRM, on_alarm)
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    try:
+        return function(*args, **kwargs)
+    except _Alarm:
+        raise GradingTimeoutError(message) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if old_delay > 0:
+            remaining = old_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-3), old_interval)
+
+
+def _run_in_thread(
+    function: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    seconds: float,
+    message: str,
+) -> Any:
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as err:
+            outcome["error"] = err
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise GradingTimeoutError(message)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+class _Blocked:
+    """Stands in for the reference while the student's code runs."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise _ReferenceCalled(self.label)
+
+
+def _label(reference: Callable[..., Any]) -> str:
+    return f"{reference.__module__}.{getattr(reference, '__qualname__', reference)}"
+
+
+@contextlib.contextmanager
+def _reference_hidden(
+    reference: Callable[..., Any], namespaces: Sequence[MutableMapping[str, Any]]
+) -> Iterator[None]:
+    """Replace every binding of ``reference`` in dlbook's modules and ``namespaces``."""
+    blocker = _Blocked(_label(reference))
+    spaces: list[MutableMapping[str, Any]] = [
+        vars(module)
+        for name, module in list(sys.modules.items())
+        if (name == "dlbook" or name.startswith("dlbook.")) and module is not None
+    ]
+    spaces.extend(namespaces)
+    patched: list[tuple[MutableMapping[str, Any], str, Any]] = []
+    for space in spaces:
+        for key, value in list(space.items()):
+            if value is reference:
+                patched.append((space, key, value))
+                space[key] = blocker
+    try:
+        yield
+    finally:
+        for space, key, value in reversed(patched):
+            space[key] = value
+
+
+def _is_reference(function: Callable[..., Any], reference: Callable[..., Any]) -> bool:
+    seen = 0
+    current: Any = function
+    while current is not None and seen < 16:
+        if current is reference or getattr(current, "__code__", None) is getattr(
+            reference, "__code__", object()
+        ):
+            return True
+        current = getattr(current, "__wrapped__", None)
+        seen += 1
+    return False
+
+
+def _call_student(
+    student: Callable[..., Any],
+    reference: Callable[..., Any],
+    case: Case,
+    *,
+    exercise: str,
+    timeout: float,
+) -> Any:
+    __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
+    name = getattr(student, "__name__", "your function")
+    if _is_reference(student, reference):
+        raise ReferenceUsedError(
+            f"{exercise}: `{name}` is the reference {_label(reference)} itself. Write the "
+            "function yourself; the grader compares it with that reference."
+        )
+    module = sys.modules.get(getattr(student, "__module__", "") or "")
+    namespaces = [vars(module)] if module is not None else []
+    args = copy.deepcopy(case.args)
+    kwargs = copy.deepcopy(dict(case.kwargs))
+    try:
+        with _reference_hidden(reference, namespaces):
+            result = run_with_timeout(
+                student,
+                args,
+                kwargs,
+                seconds=timeout,
+                what=f"{exercise}: `{name}` on {_describe_case(case)}",
+            )
+    except NotImplementedError:
+        raise NotImplementedYetError(
+            f"{exercise}: `{name}` is not implemented yet (it raises NotImplementedError). "
+            f"Replace the `raise NotImplementedError` line in {_source_file(student)} with "
+            "your code."
+        ) from None
+    except _ReferenceCalled as called:
+        raise ReferenceUsedError(
+            f"{exercise}: `{name}` called {called.args[0]}, the reference it is graded "
+            "against. That function is unavailable while your code runs: write it yourself "
+            "(torch and numpy are allowed)."
+        ) from None
+    _check_inputs_untouched(case, args, kwargs, exercise=exercise, name=name)
+    return result
+
+
+def _source_file(function: Callable[..., Any]) -> str:
+    code = getattr(function, "__code__", None)
+    return str(code.co_filename) if code is not None else "your file"
+
+
+def _check_inputs_untouched(
+    case: Case, args: Sequence[Any], kwargs: Mapping[str, Any], *, exercise: str, name: str
+) -> None:
+    pairs = [
+        (f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(case.args, args, strict=True))
+    ]
+    pairs += [(f"argument {k}", case.kwargs[k], kwargs[k]) for k in case.kwargs]
+    for where, before, after in pairs:
+        if _differs(before, after):
+            raise AssertionError(
+                f"{exercise}: `{name}` changed its {where} in place on {_describe_case(case)}. "
+                "Return a new value instead of modifying the input."
+            )
+
+
+def _differs(before: Any, after: Any) -> bool:
+    if isinstance(before, Tensor) and isinstance(after, Tensor):
+        return before.shape != after.shape or not torch.equal(before, after)
+    if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
+        return before.shape != after.shape or not np.array_equal(before, after, equal_nan=True)
+    if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
+        return len(before) != len(after) or any(map(_differs, before, after))
+    return False
+
+
+# --------------------------------------------------------------------------------------
+# Comparing outputs
+# --------------------------------------------------------------------------------------
+def _compare(
+    got: Any, expected: Any, *, where: str, rtol: float, atol: float, check_dtype: bool
+) -> str | None:
+    """Return a description of how ``got`` differs from ``expected``, or None if it agrees."""
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return (
+                f"{where}: expected a {type(expected).__name__} of {len(expected)} values, "
+                f"got {describe(got)}"
+            )
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            problem = _compare(
+                g, e, where=f"{where}[{i}]", rtol=rtol, atol=atol, check_dtype=check_dtype
+            )
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, Tensor):
+        if not isinstance(got, Tensor):
+            return f"{where}: expected a torch.Tensor, got {describe(got)}"
+        if got.device != expected.device:
+            return (
+                f"{where}: expected a tensor on {expected.device} (the inputs' device), got "
+                f"one on {got.device}; create new tensors with device=<input>.device"
+            )
+        return _compare_arrays(
+            got.detach().cpu().double().numpy()
+            if not got.is_complex()
+            else got.detach().cpu().numpy(),
+            expected.detach().cpu().double().numpy()
+            if not expected.is_complex()
+            else expected.detach().cpu().numpy(),
+            got.dtype,
+            expected.dtype,
+            where=where,
+            rtol=rtol,
+            atol=atol,
+            check_dtype=check_dtype,
+        )
+    if isinstance(expected, np.ndarray):
+        if not isinstance(got, np.ndarray):
+            return f"{where}: expected a numpy.ndarray, got {describe(got)}"
+        return _compare_arrays(
+            got,
+            expected,
+            got.dtype,
+            expected.dtype,
+            where=where,
+            rtol=rtol,
+            atol=atol,
+            check_dtype=check_dtype,
+        )
+    if isinstance(expected, (bool, int, float, np.number)) and not isinstance(expected, bool):
+        if isinstance(got, Tensor) and got.numel() == 1:
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, (int, float, np.number)):
+            return f"{where}: expected a number like {expected!r}, got {describe(got)}"
+        if not np.isclose(float(got), float(expected), rtol=rtol, atol=atol):
+            return f"{where}: expected {expected!r}, got {got!r} (error {abs(got - expected):.3g})"
+        return None
+    if got != expected:
+        return f"{where}: expected {describe(expected)}, got {describe(got)}"
+    return None
+
+
+def _dtype_kind(dtype: Any) -> str:
+    if isinstance(dtype, torch.dtype):
+        if dtype == torch.bool:
+            return "boolean"
+        if dtype.is_complex:
+            return "complex"
+        return "floating-point" if dtype.is_floating_point else "integer"
+    kind = np.dtype(dtype).kind
+    return {"b": "boolean", "c": "complex", "f": "floating-point"}.get(kind, "integer")
+
+
+def _compare_arrays(
+    got: np.ndarray,
+    expected: np.ndarray,
+    got_dtype: Any,
+    expected_dtype: Any,
+    *,
+    where: str,
+    rtol: float,
+    atol: float,
+    check_dtype: bool,
+) -> str | None:
+    if got.shape != expected.shape:
+        return f"{where}: expected shape {expected.shape}, got shape {got.shape}"
+    if check_dtype and _dtype_kind(got_dtype) != _dtype_kind(expected_dtype):
+        return (
+            f"{where}: expected {_dtype_kind(expected_dtype)} values ({expected_dtype}), "
+            f"got {_dtype_kind(got_dtype)} values ({got_dtype})"
+        )
+    if got.size == 0:
+        return None
+    g = got.astype(np.complex128 if np.iscomplexobj(got) else np.float64)
+    e = expected.astype(np.complex128 if np.iscomplexobj(expected) else np.float64)
+    close = np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
+    if close.all():
+        return None
+    error = np.abs(g - e)
+    error = np.where(np.isnan(error), np.inf, error)
+    worst = np.unravel_index(int(np.argmax(error)), error.shape)
+    return (
+        f"{where}: {int((~close).sum())} of {close.size} values differ (rtol={rtol:g}, "
+        f"atol={atol:g}); the largest error is {float(error[worst]):.3g} at index "
+        f"{tuple(int(i) for i in worst)}: expected {e[worst].item()!r}, got {g[worst].item()!r}"
+    )
+
+
+def check(
+    student: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: Sequence[Case],
+    *,
+    exercise: str,
+    rtol: float = 1e-6,
+    atol: float = 1e-6,
+    check_dtype: bool = True,
+    timeout: float = 10.0,
+) -> None:
+    """Assert that ``student`` agrees with ``reference`` on every case.
+
+    Values are compared in float64 with ``numpy.isclose(got, expected, rtol, atol)``;
+    shapes must match exactly, and with ``check_dtype`` so must the kind of number
+    (integer, floating-point, boolean, complex). Output tensors must be on the inputs'
+    device.
+
+    Raises
+    ------
+    AssertionError
+        (or a subclass) describing the first case that fails.
+    """
+    __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
+    if not cases:
+        raise ValueError("cases must not be empty: a check with no input cannot fail")
+    for case in cases:
+        expected = reference(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
+        try:
+            got = _call_student(student, reference, case, exercise=exercise, timeout=timeout)
+        except AssertionError:
+            raise
+        except Exception as err:
+            name = getattr(student, "__name__", "your function")
+            raise AssertionError(
+                f"{exercise}: `{name}` raised {type(err).__name__}: {err}\n  on "
+                f"{_describe_case(case)} (see the traceback above for the line)"
+            ) from err
+        problem = _compare(
+            got, expected, where="output", rtol=rtol, atol=atol, check_dtype=check_dtype
+        )
+        if problem:
+            raise AssertionError(f"{exercise}: on {_describe_case(case)}\n  {problem}")
+
+
+def check_raises(
+    student: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: Sequence[Case],
+    error: type[Exception],
+    *,
+    exercise: str,
+    timeout: float = 10.0,
+) -> None:
+    """Assert that ``student`` rejects each (bad) case with ``error``, as the reference does.
+
+    Raises
+    ------
+    ValueError
+        If the reference itself does not raise ``error`` on a case (a broken test).
+    AssertionError
+        If the student's function returns, or raises something else.
+    """
+    __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
+    if not cases:
+        raise ValueError("cases must not be empty: a check with no input cannot fail")
+    for case in cases:
+        try:
+            reference(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
+        except error:
+            pass
+        else:
+            raise ValueError(f"the reference accepts {_describe_case(case)}; not a bad input")
+        name = getattr(student, "__name__", "your function")
+        try:
+            result = _call_student(student, reference, case, exercise=exercise, timeout=timeout)
+        except error:
+            continue
+        except (NotImplementedYetError, ReferenceUsedError, GradingTimeoutError):
+            raise
+        except Exception as err:
+            raise AssertionError(
+                f"{exercise}: `{name}` should raise {error.__name__} on {_describe_case(case)}, "
+                f"but raised {type(err).__name__}: {err}"
+            ) from err
+        raise AssertionError(
+            f"{exercise}: `{name}` should raise {error.__name__} on {_describe_case(case)}, "
+            f"but returned {describe(result)}"
+        )

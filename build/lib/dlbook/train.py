@@ -1,0 +1,483 @@
+r"""Training loops, evaluation and checkpoints for ``nn.Module``\ s.
+
+The loop a chapter writes out by hand once (Chapter 7) is :func:`fit`: for each epoch,
+for each mini-batch, compute the loss, back-propagate, step the optimiser; then evaluate
+on the validation data and append every metric to a :class:`History`. Checkpoints are
+written atomically and read back with ``torch.load(..., weights_only=True)``, which
+refuses to run code hidden in a file (Appendix A, "Saving your work").
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from dlbook._io import atomic_write
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "History",
+    "TensorBatches",
+    "accuracy",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "make_loader",
+    "save_checkpoint",
+]
+
+#: A metric maps (model outputs, targets) to a scalar tensor averaged over the batch.
+Metric = Callable[[Tensor, Tensor], Tensor]
+Data = tuple[Tensor, Tensor] | Iterable[tuple[Tensor, Tensor]]
+
+#: Tag stored in every checkpoint, with its version, so a foreign file is recognised.
+CHECKPOINT_FORMAT = ("dlbook-checkpoint", 1)
+
+
+def accuracy(logits: Tensor, targets: Tensor) -> Tensor:
+    r"""Fraction of examples whose highest-scoring class is the target.
+
+    .. math:: \mathrm{acc} = \frac{1}{N} \sum_{i=1}^{N} [\,\arg\max_k z_{ik} = y_i\,]
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N, K)
+        Scores :math:`z_{ik}` (logits or probabilities: only their order matters).
+    targets : Tensor, shape (N,)
+        Integer class labels :math:`y_i`.
+
+    Returns
+    -------
+    Tensor
+        A float scalar in :math:`[0, 1]` on the device of ``logits``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not fit together or ``N`` is zero.
+
+    Examples
+    --------
+    >>> accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0]]), torch.tensor([0, 0]))
+    tensor(0.5000)
+    """
+    if not isinstance(logits, Tensor) or not isinstance(targets, Tensor):
+        raise TypeError(
+            f"logits and targets must be tensors, got {type(logits).__name__} and "
+            f"{type(targets).__name__}"
+        )
+    if logits.ndim != 2:
+        raise ValueError(f"logits must have shape (N, K), got {tuple(logits.shape)}")
+    if targets.shape != logits.shape[:1]:
+        raise ValueError(
+            f"targets must have shape ({logits.shape[0]},) to match logits "
+            f"{tuple(logits.shape)}, got {tuple(targets.shape)}"
+        )
+    if logits.shape[0] == 0:
+        raise ValueError("accuracy of an empty batch is undefined (N = 0)")
+    hits = logits.argmax(dim=1) == targets.to(logits.device)
+    return hits.to(torch.float32).mean()
+
+
+@dataclass
+class History:
+    """Per-epoch record of a training run: ``history["val_accuracy"][-1]`` and so on."""
+
+    epochs: list[int] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+
+    def append(self, epoch: int, values: Mapping[str, float]) -> None:
+        """Record one epoch's metric values."""
+        self.epochs.append(epoch)
+        for key, value in values.items():
+            self.metrics.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key: str) -> list[float]:
+        if key not in self.metrics:
+            raise KeyError(f"no metric {key!r} in this history; it has {sorted(self.metrics)}")
+        return self.metrics[key]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists and floats (what ``torch.load(weights_only=True)`` accepts)."""
+        return {
+            "epochs": list(self.epochs),
+            "metrics": {k: list(v) for k, v in self.metrics.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        """Rebuild a history saved with :meth:`to_dict`."""
+        return cls(list(data["epochs"]), {k: list(v) for k, v in data["metrics"].items()})
+
+
+class TensorBatches:
+    r"""Mini-batches ``(X[idx], y[idx])`` sliced straight from two tensors.
+
+    Unlike a ``DataLoader`` over a ``TensorDataset``, which fetches examples one by one and
+    stacks them again, this indexes whole batches at once, on the tensors' own device.
+    With ``shuffle``, the order of epoch :math:`t` is a permutation drawn from a generator
+    seeded with ``(seed, t)``: a run resumed at epoch :math:`t` from a checkpoint sees the
+    same batches as one that never stopped. Epochs count from 1; each pass advances the
+    epoch, and :meth:`set_epoch` sets it (as :func:`fit` does).
+    """
+
+    def __init__(self, X: Tensor, y: Tensor, batch_size: int, shuffle: bool, seed: int) -> None:
+        self.X, self.y = X, y
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 1
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass epoch ``epoch`` (its shuffling order depends on it)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-len(self.y) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        n, size = len(self.y), self.batch_size
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        if not self.shuffle:
+            for start in range(0, n, size):
+                yield self.X[start : start + size], self.y[start : start + size]
+            return
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
+        order = torch.randperm(n, generator=g).to(self.X.device)
+        for start in range(0, n, size):
+            idx = order[start : start + size]
+            yield self.X[idx], self.y[idx]
+
+
+def make_loader(
+    X: Tensor, y: Tensor, *, batch_size: int = 64, shuffle: bool = False, seed: int = 0
+) -> TensorBatches:
+    r"""Mini-batches of ``(X[i], y[i])``; shuffled reproducibly from ``seed`` if ``shuffle``.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` or ``y`` is not a tensor.
+    ValueError
+        If ``X`` and ``y`` have different lengths or ``batch_size`` is not positive.
+
+    Examples
+    --------
+    >>> batches = make_loader(torch.arange(5.0), torch.arange(5), batch_size=2)
+    >>> [b[1].tolist() for b in batches]
+    [[0, 1], [2, 3], [4]]
+    """
+    if not isinstance(X, Tensor) or not isinstance(y, Tensor):
+        raise TypeError(f"X and y must be tensors, got {type(X).__name__} and {type(y).__name__}")
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    return TensorBatches(X, y, batch_size, shuffle, seed)
+
+
+def _as_loader(
+    name: str, data: Data, batch_size: int, shuffle: bool, seed: int
+) -> Iterable[tuple[Tensor, Tensor]]:
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        X, y = data[0], data[1]
+        if isinstance(X, Tensor) and isinstance(y, Tensor):
+            return make_loader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    if isinstance(data, Iterable) and not isinstance(data, (Tensor, tuple, list, str)):
+        return data
+    raise TypeError(
+        f"{name} must be a pair (X, y) of tensors or an iterable of (inputs, targets) batches "
+        f"such as a DataLoader, got {type(data).__name__}"
+    )
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def evaluate(
+    model: nn.Module,
+    data: Data,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+    *,
+    metrics: Mapping[str, Metric] | None = None,
+    batch_size: int = 512,
+) -> dict[str, float]:
+    r"""Average loss and metrics of ``model`` over ``data``, in eval mode and without grad.
+
+    Batch values are weighted by batch size, so the result is the average over examples.
+
+    Returns
+    -------
+    dict of str to float
+        ``{"loss": ..., "<metric>": ...}`` (``"loss"`` only if ``loss_fn`` is given).
+    """
+    metrics = dict(metrics or {})
+    loader = _as_loader("data", data, batch_size, False, 0)
+    device = _model_device(model)
+    was_training = model.training
+    model.eval()
+    totals: dict[str, float] = {}
+    count = 0
+    with torch.no_grad():
+        for inputs, targets in loader:
+            inputs, targets = inputs.to(device), targets.to(device)
+            outputs = model(inputs)
+            n = len(targets)
+            count += n
+            if loss_fn is not None:
+                totals["loss"] = totals.get("loss", 0.0) + float(loss_fn(outputs, targets)) * n
+            for key, metric in metrics.items():
+                totals[key] = totals.get(key, 0.0) + float(metric(outputs, targets)) * n
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("data holds no examples")
+    return {key: total / count for key, total in totals.items()}
+
+
+def _progress_enabled(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    return os.environ.get("DLBOOK_PROGRESS", "1").strip().lower() not in {"0", "false", "no"}
+
+
+def fit(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    train: Data,
+    *,
+    epochs: int,
+    val: Data | None = None,
+    metrics: Mapping[str, Metric] | None = None,
+    batch_size: int = 64,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    history: History | None = None,
+    progress: bool | None = None,
+) -> History:
+    r"""Train ``model`` by mini-batch gradient descent and record per-epoch metrics.
+
+    For each epoch :math:`t` and mini-batch :math:`B`, take one optimiser step on
+    :math:`\frac{1}{|B|}\sum_{i\in B} \ell(f_\theta(\mathbf{x}_i), y_i)`. After each epoch
+    record ``train_loss`` (the mean over the epoch's batches, weighted by size) and, if
+    ``val`` is given, ``val_loss`` and ``val_<metric>`` for every metric.
+
+    Parameters
+    ----------
+    model, optimizer, loss_fn
+        The network, an optimiser over its parameters, and a loss averaged over a batch.
+    train : (X, y) or iterable of batches
+        Training data; a pair of tensors is batched with :func:`make_loader`, shuffled
+        from ``seed``; anything else (a ``DataLoader``, say) is iterated as it is.
+    epochs : int
+        Number of passes over ``train``.
+    val : (X, y) or iterable of batches, optional
+        Validation data evaluated after every epoch.
+    metrics : mapping of str to callable, optional
+        Extra metrics such as ``{"accuracy": accuracy}``.
+    batch_size : int, default 64
+    seed : int, default 0
+        Seed of the shuffling order.
+    device : str or torch.device, optional
+        Move the model there first (default: leave it where it is). Batches follow the model.
+    history : History, optional
+        Continue this record (e.g. one restored from a checkpoint).
+    progress : bool, optional
+        Show a progress bar; by default on unless ``DLBOOK_PROGRESS=0`` (as in the book build).
+
+    Returns
+    -------
+    History
+    """
+    from tqdm.std import tqdm
+
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if device is not None:
+        model.to(device)
+    target_device = _model_device(model)
+    history = history if history is not None else History()
+    loader = _as_loader("train", train, batch_size, True, seed)
+    start = history.epochs[-1] + 1 if history.epochs else 1
+    bar = tqdm(range(start, start + epochs), desc="epochs", disable=not _progress_enabled(progress))
+    for epoch in bar:
+        if isinstance(loader, TensorBatches):
+            loader.set_epoch(epoch)
+        model.train()
+        total = torch.zeros((), dtype=torch.float64, device=target_device)
+        count = 0
+        for inputs, targets in loader:
+            inputs, targets = inputs.to(target_device), targets.to(target_device)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(inputs), targets)
+            loss.backward()
+            optimizer.step()
+            # Summed on the device: a float() here would wait for the GPU every batch.
+            total += loss.detach().double() * len(targets)
+            count += len(targets)
+        if count == 0:
+            raise ValueError("train holds no examples")
+        record = {"train_loss": float(total) / count}
+        if val is not None:
+            scores = evaluate(model, val, loss_fn, metrics=metrics, batch_size=max(batch_size, 512))
+            record.update({f"val_{key}": value for key, value in scores.items()})
+        history.append(epoch, record)
+        bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()})
+    bar.close()
+    return history
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    *,
+    history: History | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    r"""Save the model (and optimiser, history, extras) to ``path``, atomically.
+
+    The file is complete or absent: it is written to a temporary file in the same folder
+    and renamed over ``path`` only once fully on disk, so a crash or an error while saving
+    leaves any earlier checkpoint at ``path`` intact.
+
+    ``extra`` must hold only what ``torch.load(weights_only=True)`` accepts: tensors,
+    numbers, strings, booleans, ``None`` and lists/tuples/dicts of them.
+
+    Returns
+    -------
+    pathlib.Path
+        The checkpoint's path.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    payload: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT[0],
+        "version": CHECKPOINT_FORMAT[1],
+        "model_class": type(model).__name__,
+        "model_state": model.state_dict(),
+        "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
+        "history": history.to_dict() if history is not None else None,
+        "extra": dict(extra or {}),
+    }
+    with atomic_write(path) as handle:
+        torch.save(payload, handle)
+    return Path(path)
+
+
+def _state_mismatch(model: nn.Module, state: Mapping[str, Any]) -> str | None:
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong_shape = [
+        f"{key}: file {tuple(state[key].shape)} vs model {tuple(own[key].shape)}"
+        for key in own
+        if key in state
+        and isinstance(state[key], Tensor)
+        and tuple(state[key].shape) != tuple(own[key].shape)
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing from the file: {missing[:5]}")
+    if unexpected:
+        problems.append(f"not in the model: {unexpected[:5]}")
+    if wrong_shape:
+        problems.append(f"different shapes: {wrong_shape[:5]}")
+    return "; ".join(problems) or None
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    *,
+    map_location: str | torch.device | None = None,
+) -> dict[str, Any]:
+    r"""Restore a checkpoint written by :func:`save_checkpoint` into ``model`` (and ``optimizer``).
+
+    The file is read with ``torch.load(weights_only=True)``. It is checked against the
+    model before anything is copied, so on any error the model is left unchanged.
+
+    Parameters
+    ----------
+    path : path
+        The checkpoint file.
+    model : nn.Module
+        A model of the same architecture; its parameters are overwritten.
+    optimizer : torch.optim.Optimizer, optional
+        Restored too if given and the file holds an optimiser state.
+    map_location : str or torch.device, optional
+        Where to load tensors (default: the model's device).
+
+    Returns
+    -------
+    dict
+        ``{"history": History or None, "extra": dict, "model_class": str}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is corrupt, not a dlbook checkpoint, or made for another architecture.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    location = map_location if map_location is not None else _model_device(model)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is not a complete checkpoint: torch.save writes a zip archive, and this "
+            "file is not one (truncated by an interrupted copy, or another kind of file)"
+        )
+    try:
+        payload = torch.load(path, map_location=location, weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, OSError) as err:
+        raise ValueError(
+            f"{path} could not be read as a checkpoint ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'no detail'}); it may be truncated, "
+            "corrupt, or not a PyTorch file"
+        ) from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT[0]:
+        raise ValueError(f"{path} is a PyTorch file but not a dlbook checkpoint")
+    if payload.get("version") != CHECKPOINT_FORMAT[1]:
+        raise ValueError(
+            f"{path} has checkpoint version {payload.get('version')}, this dlbook reads "
+            f"version {CHECKPOINT_FORMAT[1]}"
+        )
+    problem = _state_mismatch(model, payload["model_state"])
+    if problem is not None:
+        raise ValueError(
+            f"{path} was saved from a {payload.get('model_class')} whose parameters do not fit "
+            f"this {type(model).__name__} ({problem})"
+        )
+    if optimizer is not None and payload.get("optimizer_state") is not None:
+        # Before the model: torch checks the groups' sizes here, and a failure must leave
+        # the model as it was.
+        try:
+            optimizer.load_state_dict(payload["optimizer_state"])
+        except ValueError as err:
+            raise ValueError(
+                f"{path}: the optimiser state does not fit this optimiser ({err})"
+            ) from err
+    model.load_state_dict(payload["model_state"])
+    saved = payload.get("history")
+    return {
+        "history": History.from_dict(saved) if saved is not None else None,
+        "extra": payload.get("extra", {}),
+        "model_class": payload.get("model_class"),
+    }
