@@ -716,6 +716,8 @@ def download(
     ------
     ValueError
         If ``checksum`` is malformed or the downloaded bytes do not match it.
+    ConnectionError
+        If the server sends fewer bytes than it announced (an interrupted transfer).
     """
     algorithm, expected = _parse_checksum(checksum)
     name = filename or url.rstrip("/").rsplit("/", 1)[-1]

@@ -412,26 +412,12 @@ def _compare(
                 f"{where}: expected a tensor on {expected.device} (the inputs' device), got "
                 f"one on {got.device}; create new tensors with device=<input>.device"
             )
+    elif isinstance(expected, np.ndarray) and not isinstance(got, np.ndarray):
+        return f"{where}: expected a numpy.ndarray, got {describe(got)}"
+    if isinstance(expected, (Tensor, np.ndarray)):
         return _compare_arrays(
-            got.detach().cpu().double().numpy()
-            if not got.is_complex()
-            else got.detach().cpu().numpy(),
-            expected.detach().cpu().double().numpy()
-            if not expected.is_complex()
-            else expected.detach().cpu().numpy(),
-            got.dtype,
-            expected.dtype,
-            where=where,
-            rtol=rtol,
-            atol=atol,
-            check_dtype=check_dtype,
-        )
-    if isinstance(expected, np.ndarray):
-        if not isinstance(got, np.ndarray):
-            return f"{where}: expected a numpy.ndarray, got {describe(got)}"
-        return _compare_arrays(
-            got,
-            expected,
+            _values(got),
+            _values(expected),
             got.dtype,
             expected.dtype,
             where=where,
@@ -450,6 +436,14 @@ def _compare(
     if got != expected:
         return f"{where}: expected {describe(expected)}, got {describe(got)}"
     return None
+
+
+def _values(array: Tensor | np.ndarray) -> np.ndarray:
+    """A NumPy copy for comparison: float64 (or complex) values, on the host."""
+    if isinstance(array, np.ndarray):
+        return array
+    array = array.detach().cpu()
+    return (array if array.is_complex() else array.double()).numpy()
 
 
 def _dtype_kind(dtype: Any) -> str:

@@ -295,12 +295,18 @@ def test_download_verifies_caches_and_writes_atomically(tmp_path: Path) -> None:
     assert leftovers(cache) == []
 
 
-def test_download_with_wrong_checksum_leaves_cache_unchanged(tmp_path: Path) -> None:
+def source_and_cache(tmp_path: Path, new: bytes, cached: bytes) -> tuple[Path, Path]:
+    """A file to download holding ``new``, and a cache already holding ``cached`` for it."""
     source = tmp_path / "file.bin"
-    source.write_bytes(b"new contents")
+    source.write_bytes(new)
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "file.bin").write_bytes(b"old contents")
+    (cache / "file.bin").write_bytes(cached)
+    return source, cache
+
+
+def test_download_with_wrong_checksum_leaves_cache_unchanged(tmp_path: Path) -> None:
+    source, cache = source_and_cache(tmp_path, b"new contents", b"old contents")
     with pytest.raises(ValueError, match="expected"):
         data.download(source.as_uri(), sha256(b"something else"), cache)
     assert (cache / "file.bin").read_bytes() == b"old contents"
@@ -308,11 +314,7 @@ def test_download_with_wrong_checksum_leaves_cache_unchanged(tmp_path: Path) -> 
 
 
 def test_download_replaces_a_corrupt_cached_file(tmp_path: Path) -> None:
-    source = tmp_path / "file.bin"
-    source.write_bytes(b"good")
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / "file.bin").write_bytes(b"half a fi")
+    source, cache = source_and_cache(tmp_path, b"good", b"half a fi")
     data.download(source.as_uri(), sha256(b"good"), cache)
     assert (cache / "file.bin").read_bytes() == b"good"
 
