@@ -53,3 +53,18 @@ def test_ci_runs_exactly_the_readme_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     for command in ("make book", "make test"):
         assert command in readme and re.search(rf"^{command}$", ci, re.MULTILINE), command
+
+
+def test_every_chapter_opens_as_a_notebook() -> None:
+    import jupytext
+    import nbformat
+
+    for path in (ROOT / "book").glob("*.md"):
+        text = path.read_text()
+        if "```{code-cell}" not in text:
+            continue
+        notebook = jupytext.reads(text, fmt="md:myst")
+        nbformat.validate(notebook)
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        assert len(code) == text.count("```{code-cell}"), path.name
+        assert notebook.metadata["kernelspec"]["name"] == "python3", path.name
