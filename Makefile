@@ -15,6 +15,9 @@ BOOK_FLAGS := -W -n --keep-going --all
 .PHONY: book test grade lint typecheck clean
 
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+	  'The pinned environment (requirements.txt) needs Python 3.11 or newer; ' + \
+	  sys.executable + ' is ' + sys.version.split()[0] + '. Run e.g. make PYTHON=python3.12 ...')"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
