@@ -1,6 +1,6 @@
 r"""Where tensors live, and how to make a run repeat itself.
 
-The book's GPU rule (Preface, "The GPU rule"; Appendix A, "Checking for a GPU"): every
+The book's GPU rule (Preface, "The GPU rule"; Appendix A.3, "The device rule"): every
 chapter asks :func:`device` once, creates its tensors there, and every ``dlbook`` function
 follows the device of its inputs. :func:`seed_everything` fixes every random number
 generator a chapter touches, so the book prints the same numbers on every build.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import pytest
@@ -40,4 +41,8 @@ def test_glue_number_formats_and_glues(monkeypatch: pytest.MonkeyPatch) -> None:
     glued.pop("n"), glued.pop("half")
     with pytest.raises(book.OutOfBandError):
         book.glue_number("acc", 0.5, 0.9, 1.0)
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # as if myst-nb were not installed
+    assert book.glue_number("acc2", 0.95, 0.9, 1.0, "{:.0%}") == "95%"
+    with pytest.raises(book.OutOfBandError):
+        book.glue_number("acc2", 0.5, 0.9, 1.0)
     assert glued == {"acc": "97.1%"}, "an out-of-band value must not be glued"

@@ -1,17 +1,20 @@
 """Sphinx glue for the book's offline site.
 
-* Offer each executed chapter as a downloadable ``.ipynb`` (sphinx-book-theme does this
-  only when a launch button is configured, and the book has no launch service).
+* Offer each executed chapter as a downloadable ``.ipynb``, outputs included
+  (sphinx-book-theme does this only when a launch button is configured, and the book
+  has no launch service).
 * Drop sphinx-thebe's assets: the book runs no live kernels, and its config script is
   injected twice by this Jupyter Book version, a console error on every page.
 """
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 from pathlib import Path
 from typing import Any
 
+import nbformat
+from jupyter_cache import get_cache
 from sphinx.application import Sphinx
 
 
@@ -23,7 +26,16 @@ def _offer_notebook(
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
+    notebook = nbformat.read(executed, as_version=4)
+    if not any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"):
+        # myst-nb 1.4 writes the notebook without its outputs when it took them from the
+        # execution cache; merge them back in from that cache.
+        cache_path = (
+            app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+        )
+        with contextlib.suppress(KeyError):
+            _, notebook = get_cache(str(cache_path)).merge_match_into_notebook(notebook)
+    nbformat.write(notebook, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
