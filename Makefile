@@ -2,6 +2,7 @@
 #   make book   set up .venv, execute every chapter, write the site to _build/html
 #   make test   set up .venv, run lint, type check and the whole test suite
 # Also: make grade [EX=ex00_tools]   grade your homework in exercises/
+#       make chapter CH=book/preface  build one chapter (with the front matter) while writing it
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # or _config.yml never meet a stale Sphinx environment.
 BOOK_FLAGS := -W -n --keep-going --all
 
-.PHONY: book test grade lint typecheck clean
+.PHONY: book test grade chapter lint typecheck clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -47,6 +48,18 @@ test: lint typecheck
 
 grade: $(STAMP)
 	$(PY) -m pytest exercises/$(EX)
+
+# One chapter with the front matter and bibliography, in its own build folder and cache, so
+# authors can work on several chapters at once. Links to chapters outside it will warn.
+chapter: $(STAMP)
+	@test -n "$(CH)" || { echo "usage: make chapter CH=book/<chapter> (no .md)"; exit 2; }
+	@n=$$(basename $(CH) .md); mkdir -p _build/chapters/$$n; \
+	printf 'format: jb-book\nroot: book/index\nparts:\n  - caption: Chapter\n    chapters:\n%s\n' \
+	  "$$(for f in book/preface book/notation $(CH:.md=) book/appendix_tools book/bibliography; \
+	     do echo "      - file: $$f"; done | awk '!seen[$$0]++')" > _build/chapters/$$n/_toc.yml; \
+	DLBOOK_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/jupyter-book build $(BOOK_FLAGS) \
+	  --toc _build/chapters/$$n/_toc.yml --path-output _build/chapters/$$n . \
+	  && echo "Built _build/chapters/$$n/_build/html/$(CH:.md=).html"
 
 clean:
 	rm -rf _build .pytest_cache .mypy_cache .ruff_cache .hypothesis
