@@ -7,7 +7,7 @@ r"""The book's data, all of it available offline.
 * Real photographs and a real time series shipped inside installed packages -
   :func:`photo`, :func:`stock_prices`; a real graph, :func:`karate_club`.
 * An offline text corpus - :func:`text_corpus`.
-* Tensors from labels - :func:`one_hot`.
+* Tensors from labels and series - :func:`one_hot`, :func:`sliding_windows`.
 * MNIST-format IDX files - :func:`parse_idx`, :func:`read_idx`, :func:`write_idx`, and for
   readers with a network :func:`download` (checksum-verified, cached, atomic) and
   :func:`load_mnist`.
@@ -52,6 +52,7 @@ __all__ = [
     "parse_idx",
     "photo",
     "read_idx",
+    "sliding_windows",
     "spirals",
     "stock_prices",
     "text_corpus",
@@ -251,6 +252,73 @@ def one_hot(labels: Tensor, num_classes: int) -> Tensor:
         )
     eye = torch.eye(num_classes, dtype=torch.float32, device=labels.device)
     return eye[labels.long()]  # (...) -> (..., K)
+
+
+def sliding_windows(
+    series: Tensor, length: int, horizon: int = 1, *, stride: int = 1
+) -> tuple[Tensor, Tensor]:
+    r"""Cut a time series into (input window, target window) pairs: a 3-D batch.
+
+    Window :math:`i` starts at :math:`t_i = i s` (stride :math:`s`); its input is the
+    :math:`L` steps :math:`\mathbf{x}_{t_i}, \dots, \mathbf{x}_{t_i + L - 1}` and its target
+    the :math:`H` steps that follow, :math:`\mathbf{x}_{t_i + L}, \dots,
+    \mathbf{x}_{t_i + L + H - 1}`. With :math:`T` steps there are
+    :math:`N = \lfloor (T - L - H) / s \rfloor + 1` windows. Defined in Chapter 7
+    (tensors and shapes).
+
+    Parameters
+    ----------
+    series : Tensor, shape (T,) or (T, F)
+        The series; a 1-D series is treated as :math:`F = 1` feature.
+    length : int
+        :math:`L`, the number of input steps per window (>= 1).
+    horizon : int, default 1
+        :math:`H`, the number of target steps per window (>= 1).
+    stride : int, default 1
+        :math:`s`, the step between the starts of consecutive windows (>= 1).
+
+    Returns
+    -------
+    inputs : Tensor, shape (N, L, F)
+    targets : Tensor, shape (N, H, F)
+        Copies (not views) on the device and with the dtype of ``series``.
+
+    Raises
+    ------
+    TypeError
+        If ``series`` is not a tensor or an argument is not an int.
+    ValueError
+        If ``series`` is not 1-D or 2-D, an argument is below 1, or the series is shorter
+        than :math:`L + H`.
+
+    Examples
+    --------
+    >>> inputs, targets = sliding_windows(torch.arange(6.0), length=3)
+    >>> inputs.shape, targets.shape
+    (torch.Size([3, 3, 1]), torch.Size([3, 1, 1]))
+    >>> inputs[:, :, 0], targets[:, 0, 0]
+    (tensor([[0., 1., 2.],
+            [1., 2., 3.],
+            [2., 3., 4.]]), tensor([3., 4., 5.]))
+    """
+    if not isinstance(series, Tensor):
+        raise TypeError(f"series must be a torch.Tensor, got {type(series).__name__}")
+    if series.dim() not in (1, 2):
+        raise ValueError(f"series must have shape (T,) or (T, F), got shape {tuple(series.shape)}")
+    length = _positive_int("length", length)
+    horizon = _positive_int("horizon", horizon)
+    stride = _positive_int("stride", stride)
+    if series.dim() == 1:
+        series = series.unsqueeze(1)  # (T,) -> (T, 1)
+    steps = series.shape[0]
+    if steps < length + horizon:
+        raise ValueError(
+            f"series has {steps} steps, fewer than length + horizon = {length + horizon}"
+        )
+    # (T, F) -> (N, F, L + H): one row per window, the window's steps on the last axis
+    windows = series.unfold(0, length + horizon, stride)
+    windows = windows.permute(0, 2, 1)  # (N, F, L + H) -> (N, L + H, F)
+    return windows[:, :length].clone(), windows[:, length:].clone()
 
 
 # --------------------------------------------------------------------------------------

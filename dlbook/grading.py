@@ -97,6 +97,10 @@ def describe(value: Any, *, limit: int = 8) -> str:
     if isinstance(value, (tuple, list)):
         inner = ", ".join(describe(v, limit=limit) for v in value[:limit])
         return f"{type(value).__name__}[{inner}{', ...' if len(value) > limit else ''}]"
+    if isinstance(value, Mapping):
+        keys = list(value)
+        inner = ", ".join(f"{k!r}: {describe(value[k], limit=limit)}" for k in keys[:limit])
+        return f"{type(value).__name__}{{{inner}{', ...' if len(keys) > limit else ''}}}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -317,7 +321,9 @@ def _call_student(
     *,
     exercise: str,
     timeout: float,
-) -> Any:
+    inputs_may_change: bool = False,
+) -> tuple[Any, Sequence[Any], dict[str, Any]]:
+    """Run ``student`` on copies of the case's inputs; return (result, args, kwargs)."""
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     name = getattr(student, "__name__", "your function")
     if _is_reference(student, reference):
@@ -350,8 +356,9 @@ def _call_student(
             "against. That function is unavailable while your code runs: write it yourself "
             "(torch and numpy are allowed)."
         ) from None
-    _check_inputs_untouched(case, args, kwargs, exercise=exercise, name=name)
-    return result
+    if not inputs_may_change:
+        _check_inputs_untouched(case, args, kwargs, exercise=exercise, name=name)
+    return result, args, kwargs
 
 
 def _source_file(function: Callable[..., Any]) -> str:
@@ -381,6 +388,8 @@ def _differs(before: Any, after: Any) -> bool:
         return before.shape != after.shape or not np.array_equal(before, after, equal_nan=True)
     if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
         return len(before) != len(after) or any(map(_differs, before, after))
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        return list(before) != list(after) or any(_differs(before[k], after[k]) for k in before)
     return False
 
 
@@ -400,6 +409,24 @@ def _compare(
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             problem = _compare(
                 g, e, where=f"{where}[{i}]", rtol=rtol, atol=atol, check_dtype=check_dtype
+            )
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, Mapping):
+        if not isinstance(got, Mapping) or list(got) != list(expected):
+            return (
+                f"{where}: expected a mapping with keys {list(expected)} (in that order), got "
+                f"{describe(got)}"
+            )
+        for key in expected:
+            problem = _compare(
+                got[key],
+                expected[key],
+                where=f"{where}[{key!r}]",
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
             )
             if problem:
                 return problem
@@ -502,13 +529,20 @@ def check(
     atol: float = 1e-6,
     check_dtype: bool = True,
     timeout: float = 10.0,
+    observe: Callable[[Any, Sequence[Any], Mapping[str, Any]], Any] | None = None,
 ) -> None:
     """Assert that ``student`` agrees with ``reference`` on every case.
 
     Values are compared in float64 with ``numpy.isclose(got, expected, rtol, atol)``;
     shapes must match exactly, and with ``check_dtype`` so must the kind of number
     (integer, floating-point, boolean, complex). Output tensors must be on the inputs'
-    device.
+    device. Tuples, lists and mappings (e.g. a ``state_dict``) are compared entry by entry.
+
+    ``observe(result, args, kwargs)``, if given, says what to compare: it receives each
+    function's result together with the (copied) inputs that function ran on, after the
+    call. Use it when the effect to grade is on an input that is meant to change, e.g. a
+    model trained in place: ``observe=lambda loss, args, kwargs: args[0].state_dict()``.
+    With ``observe``, inputs may change; without it, changing an input is a failure.
 
     Raises
     ------
@@ -519,9 +553,22 @@ def check(
     if not cases:
         raise ValueError("cases must not be empty: a check with no input cannot fail")
     for case in cases:
-        expected = reference(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
+        ref_args = copy.deepcopy(case.args)
+        ref_kwargs = copy.deepcopy(dict(case.kwargs))
+        expected = reference(*ref_args, **ref_kwargs)
+        if observe is not None:
+            expected = observe(expected, ref_args, ref_kwargs)
         try:
-            got = _call_student(student, reference, case, exercise=exercise, timeout=timeout)
+            got, args, kwargs = _call_student(
+                student,
+                reference,
+                case,
+                exercise=exercise,
+                timeout=timeout,
+                inputs_may_change=observe is not None,
+            )
+            if observe is not None:
+                got = observe(got, args, kwargs)
         except AssertionError:
             raise
         except Exception as err:
@@ -567,7 +614,9 @@ def check_raises(
             raise ValueError(f"the reference accepts {_describe_case(case)}; not a bad input")
         name = getattr(student, "__name__", "your function")
         try:
-            result = _call_student(student, reference, case, exercise=exercise, timeout=timeout)
+            result, _, _ = _call_student(
+                student, reference, case, exercise=exercise, timeout=timeout
+            )
         except error:
             continue
         except (NotImplementedYetError, ReferenceUsedError, GradingTimeoutError):

@@ -9,10 +9,11 @@ refuses to run code hidden in a file (Appendix A, "Saving your work").
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,13 @@ __all__ = [
     "History",
     "TensorBatches",
     "accuracy",
+    "average_state_dicts",
     "evaluate",
     "fit",
     "load_checkpoint",
     "make_loader",
     "save_checkpoint",
+    "train_epoch",
 ]
 
 #: A metric maps (model outputs, targets) to a scalar tensor averaged over the batch.
@@ -254,6 +257,75 @@ def _progress_enabled(progress: bool | None) -> bool:
     return os.environ.get("DLBOOK_PROGRESS", "1").strip().lower() not in {"0", "false", "no"}
 
 
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    batches: Iterable[tuple[Tensor, Tensor]],
+) -> float:
+    r"""One pass of mini-batch training: the loop every chapter runs, written once.
+
+    For each mini-batch :math:`B` in order: clear the gradients, compute the batch loss
+    :math:`L_B(\theta) = \frac{1}{|B|} \sum_{i \in B} \ell(f_{\theta}(\mathbf{x}_i), y_i)`,
+    back-propagate, and let the optimiser step (for plain SGD,
+    :math:`\theta \leftarrow \theta - \eta \nabla_{\theta} L_B`). Defined in
+    Chapter 7 (the training loop).
+
+    Parameters
+    ----------
+    model : nn.Module
+        Put in training mode; batches are moved to the device of its parameters.
+    optimizer : torch.optim.Optimizer
+        An optimiser over (some of) the model's parameters.
+    loss_fn : callable
+        ``loss_fn(outputs, targets)``, a scalar averaged over the batch.
+    batches : iterable of (inputs, targets)
+        The epoch's mini-batches, e.g. from :func:`make_loader`.
+
+    Returns
+    -------
+    float
+        The epoch's training loss: the mean over examples of the batch losses as they were
+        computed (each before its own step), i.e. :math:`\sum_B |B| L_B / \sum_B |B|`.
+
+    Raises
+    ------
+    ValueError
+        If ``batches`` holds no examples, or a batch's loss is not a scalar.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> model = nn.Linear(1, 1)
+    >>> X = torch.linspace(-1, 1, 8).unsqueeze(1)
+    >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    >>> losses = [train_epoch(model, optimizer, nn.MSELoss(), [(X, 3 * X)]) for _ in range(30)]
+    >>> losses[-1] < 1e-3 < losses[0]
+    True
+    """
+    device = _model_device(model)
+    model.train()
+    # Summed on the device: a float() per batch would wait for the GPU every time.
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
+    for inputs, targets in batches:
+        inputs, targets = inputs.to(device), targets.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(inputs), targets)
+        if loss.dim() != 0:
+            raise ValueError(
+                f"loss_fn must return a scalar (a loss averaged over the batch), got shape "
+                f"{tuple(loss.shape)}"
+            )
+        loss.backward()
+        optimizer.step()
+        total += loss.detach().double() * len(targets)
+        count += len(targets)
+    if count == 0:
+        raise ValueError("batches holds no examples")
+    return float(total) / count
+
+
 def fit(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -309,7 +381,6 @@ def fit(
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     if device is not None:
         model.to(device)
-    target_device = _model_device(model)
     history = history if history is not None else History()
     loader = _as_loader("train", train, batch_size, True, seed)
     start = history.epochs[-1] + 1 if history.epochs else 1
@@ -317,21 +388,7 @@ def fit(
     for epoch in bar:
         if isinstance(loader, TensorBatches):
             loader.set_epoch(epoch)
-        model.train()
-        total = torch.zeros((), dtype=torch.float64, device=target_device)
-        count = 0
-        for inputs, targets in loader:
-            inputs, targets = inputs.to(target_device), targets.to(target_device)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(inputs), targets)
-            loss.backward()
-            optimizer.step()
-            # Summed on the device: a float() here would wait for the GPU every batch.
-            total += loss.detach().double() * len(targets)
-            count += len(targets)
-        if count == 0:
-            raise ValueError("train holds no examples")
-        record = {"train_loss": float(total) / count}
+        record = {"train_loss": train_epoch(model, optimizer, loss_fn, loader)}
         if val is not None:
             scores = evaluate(model, val, loss_fn, metrics=metrics, batch_size=max(batch_size, 512))
             record.update({f"val_{key}": value for key, value in scores.items()})
@@ -377,6 +434,104 @@ def save_checkpoint(
     with atomic_write(path) as handle:
         torch.save(payload, handle)
     return Path(path)
+
+
+def average_state_dicts(
+    states: Sequence[Mapping[str, Tensor]], weights: Sequence[float] | None = None
+) -> dict[str, Tensor]:
+    r"""Average several ``state_dict``\ s of one architecture, entry by entry.
+
+    .. math:: \bar{\theta} = \sum_{j=1}^{J} w_j \theta^{(j)} \Big/ \sum_{j=1}^{J} w_j
+
+    with equal weights by default. Averaging the last few checkpoints of a run gives
+    weights that are often better than any one of them: the noise of the last SGD steps
+    averages out (the Transformer's results used the average of the last 5 or 20
+    checkpoints). Floating-point entries are averaged (in
+    float64, then cast back to their dtype); other entries (integer buffers such as a
+    batch norm's ``num_batches_tracked``) are taken from the last state. Defined in
+    Chapter 7 (saving and loading).
+
+    Parameters
+    ----------
+    states : sequence of mappings str -> Tensor
+        :math:`J \ge 1` state dicts with the same keys, shapes and dtypes.
+    weights : sequence of float, optional
+        :math:`w_j \ge 0`, not all zero; default all equal.
+
+    Returns
+    -------
+    dict of str to Tensor
+        A new state dict (fresh tensors, keys in the order of ``states[0]``), ready for
+        ``model.load_state_dict``.
+
+    Raises
+    ------
+    TypeError
+        If ``states`` is not a sequence of mappings of tensors.
+    ValueError
+        If it is empty, the states disagree in keys, shapes or dtypes, or ``weights`` has
+        the wrong length, a negative or non-finite entry, or sums to zero.
+
+    References
+    ----------
+    A. Vaswani et al., "Attention is all you need", NeurIPS 2017, Section 6.1.
+
+    Examples
+    --------
+    >>> a = {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(3)}
+    >>> b = {"w": torch.tensor([3.0, 6.0]), "n": torch.tensor(5)}
+    >>> average_state_dicts([a, b])
+    {'w': tensor([2., 4.]), 'n': tensor(5)}
+    >>> average_state_dicts([a, b], weights=[3, 1])["w"]
+    tensor([1.5000, 3.0000])
+    """
+    if isinstance(states, Mapping) or not isinstance(states, Sequence):
+        raise TypeError(f"states must be a list of state dicts, got {type(states).__name__}")
+    if len(states) == 0:
+        raise ValueError("states must hold at least one state dict, got none")
+    for j, state in enumerate(states):
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"states[{j}] must be a mapping (a state dict), got {type(state).__name__}"
+            )
+        for key, value in state.items():
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"states[{j}][{key!r}] must be a tensor, got {type(value).__name__}"
+                )
+    if weights is None:
+        weights = [1.0] * len(states)
+    if len(weights) != len(states):
+        raise ValueError(
+            f"weights must have one entry per state ({len(states)}), got {len(weights)}"
+        )
+    w = [float(x) for x in weights]
+    if any(not math.isfinite(x) or x < 0 for x in w) or sum(w) == 0:
+        raise ValueError(f"weights must be finite, >= 0 and not all zero, got {list(weights)}")
+    first = states[0]
+    for j, state in enumerate(states[1:], start=1):
+        if set(state) != set(first):
+            diff = sorted(set(state) ^ set(first))
+            raise ValueError(f"states[{j}] has different keys from states[0]: {diff[:5]}")
+        for key, value in first.items():
+            other = state[key]
+            if other.shape != value.shape or other.dtype != value.dtype:
+                raise ValueError(
+                    f"states[{j}][{key!r}] has shape {tuple(other.shape)} and dtype "
+                    f"{other.dtype}, but states[0] has {tuple(value.shape)} and {value.dtype}"
+                )
+    total = sum(w)
+    averaged: dict[str, Tensor] = {}
+    for key, value in first.items():
+        if value.is_floating_point() or value.is_complex():
+            acc_dtype = torch.complex128 if value.is_complex() else torch.float64
+            acc = torch.zeros(value.shape, dtype=acc_dtype, device=value.device)
+            for wj, state in zip(w, states, strict=True):
+                acc += (wj / total) * state[key].to(device=value.device, dtype=acc_dtype)
+            averaged[key] = acc.to(value.dtype)
+        else:
+            averaged[key] = states[-1][key].detach().clone()
+    return averaged
 
 
 def _state_mismatch(model: nn.Module, state: Mapping[str, Any]) -> str | None:

@@ -98,6 +98,50 @@ def test_one_hot_rejects_bad_input() -> None:
 GENERATORS = [data.two_moons, data.spirals, data.xor, data.gaussian_ring, data.gaussian_grid]
 
 
+@pytest.mark.parametrize(
+    ("steps", "features", "length", "horizon", "stride"),
+    [(10, None, 3, 1, 1), (10, 2, 4, 2, 1), (17, 3, 5, 3, 4), (7, None, 6, 1, 1), (9, 1, 2, 1, 3)],
+)
+def test_sliding_windows_match_a_python_loop(
+    steps: int,
+    features: int | None,
+    length: int,
+    horizon: int,
+    stride: int,
+    device: torch.device,
+) -> None:
+    shape = (steps,) if features is None else (steps, features)
+    series = torch.randn(shape, dtype=torch.float64, device=device)
+    inputs, targets = data.sliding_windows(series, length, horizon, stride=stride)
+    values = series.cpu().numpy().reshape(steps, -1)
+    starts = range(0, steps - length - horizon + 1, stride)  # independent: explicit slicing
+    expected_in = np.stack([values[t : t + length] for t in starts])
+    expected_out = np.stack([values[t + length : t + length + horizon] for t in starts])
+    assert inputs.device.type == device.type and inputs.dtype == torch.float64
+    np.testing.assert_array_equal(inputs.cpu().numpy(), expected_in)
+    np.testing.assert_array_equal(targets.cpu().numpy(), expected_out)
+    inputs[0, 0, 0] = 1e9  # copies, not views of the series
+    assert float(series.reshape(steps, -1)[0, 0]) != 1e9
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        (([1.0, 2.0, 3.0], 1), TypeError, "series must be a torch.Tensor"),
+        ((torch.zeros(2, 3, 4), 1), ValueError, r"shape \(T,\) or \(T, F\)"),
+        ((torch.zeros(5), 0), ValueError, "length must be at least 1"),
+        ((torch.zeros(5), 2, 0), ValueError, "horizon must be at least 1"),
+        ((torch.zeros(5), 2.0), TypeError, "length must be an int"),
+        ((torch.zeros(5), 4, 2), ValueError, "fewer than length"),
+    ],
+)
+def test_sliding_windows_rejects_bad_input(args: Any, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        data.sliding_windows(*args)
+    with pytest.raises(ValueError, match="stride must be at least 1"):
+        data.sliding_windows(torch.zeros(5), 2, stride=0)
+
+
 @pytest.mark.parametrize("make", GENERATORS, ids=lambda f: f.__name__)
 def test_generators_are_seeded_and_device_independent(make: Any, device: torch.device) -> None:
     X, y = make(101, seed=3)

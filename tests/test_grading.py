@@ -261,3 +261,55 @@ def test_describe_is_short() -> None:
     )
     assert grading.describe(torch.tensor([1, 2])).endswith("= [1, 2]")
     assert len(grading.describe("x" * 500)) <= 80
+
+
+def _double_in_place(x: torch.Tensor) -> None:
+    x.mul_(2.0)
+
+
+def _triple_in_place(x: torch.Tensor) -> None:
+    x.mul_(3.0)
+
+
+def _reference_double_in_place(x: torch.Tensor) -> None:
+    x.copy_(2.0 * x)
+
+
+def test_observe_grades_an_input_changed_by_design() -> None:
+    def first_argument(result: Any, args: Any, kwargs: Any) -> Any:
+        return args[0]
+
+    cases = [Case("ones", (torch.ones(3),))]
+    # The change an in-place function makes is what gets compared...
+    grading.check(
+        _double_in_place, _reference_double_in_place, cases, exercise="E", observe=first_argument
+    )
+    with pytest.raises(AssertionError, match=r"E: on input 'ones'"):
+        grading.check(
+            _triple_in_place,
+            _reference_double_in_place,
+            cases,
+            exercise="E",
+            observe=first_argument,
+        )
+    # ... and each function observes its own copy of the inputs, never the case itself.
+    assert torch.equal(cases[0].args[0], torch.ones(3))
+
+
+def test_mappings_are_compared_key_by_key() -> None:
+    def state(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"w": x, "b": x.sum()}
+
+    def swapped(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"b": x.sum(), "w": x}
+
+    def off(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"w": x, "b": x.sum() + 1}
+
+    cases = [Case("x", (torch.arange(3.0),))]
+    grading.check(lambda x: {"w": x.clone(), "b": x.sum()}, state, cases, exercise="E")
+    with pytest.raises(AssertionError, match=r"keys \['w', 'b'\] \(in that order\)"):
+        grading.check(swapped, state, cases, exercise="E")
+    with pytest.raises(AssertionError, match=r"output\['b'\].*expected 3.0, got 4.0"):
+        grading.check(off, state, cases, exercise="E")
+    assert "'w': tensor(shape=(3,)" in grading.describe(state(torch.arange(3.0)))

@@ -319,3 +319,107 @@ def test_each_epoch_gets_its_own_order() -> None:
     first, second = (next(iter(batches))[1].tolist() for _ in range(2))
     batches.set_epoch(1)
     assert next(iter(batches))[1].tolist() == first and first != second
+
+
+# ---------------------------------------------------------------- train_epoch
+def test_train_epoch_equals_explicit_sgd_updates(device: torch.device) -> None:
+    # Independent reference: the SGD update theta -= lr * grad written out with autograd.grad,
+    # and the mean loss computed example-weighted by hand.
+    torch.manual_seed(3)
+    X = torch.randn(50, 64, dtype=torch.float64, device=device)
+    y = torch.randint(0, 10, (50,), device=device)
+    batches = [(X[i : i + 16], y[i : i + 16]) for i in range(0, 50, 16)]  # sizes 16,16,16,2
+    model = make_model(1, dtype=torch.float64).to(device)
+    manual = [p.detach().clone().requires_grad_(True) for p in model.parameters()]
+    loss_fn = nn.CrossEntropyLoss()
+    lr = 0.3
+
+    def forward(ps: list[torch.Tensor], inputs: torch.Tensor) -> torch.Tensor:
+        hidden = torch.relu(inputs @ ps[0].T + ps[1])
+        return hidden @ ps[2].T + ps[3]
+
+    total, count = 0.0, 0
+    for inputs, targets in batches:
+        loss = loss_fn(forward(manual, inputs), targets)
+        grads = torch.autograd.grad(loss, manual)
+        with torch.no_grad():
+            manual = [(p - lr * g).requires_grad_(True) for p, g in zip(manual, grads, strict=True)]
+        total += float(loss.detach()) * len(targets)
+        count += len(targets)
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    got = train.train_epoch(model, optimizer, loss_fn, batches)
+    assert got == pytest.approx(total / count, rel=1e-12)
+    for p, q in zip(model.parameters(), manual, strict=True):
+        assert p.device.type == device.type
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-12, atol=1e-12)
+    assert model.training
+
+
+def test_train_epoch_moves_batches_to_the_model_and_rejects_bad_input() -> None:
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    X, y = torch.randn(8, 64), torch.randint(0, 10, (8,))
+    with pytest.raises(ValueError, match="batches holds no examples"):
+        train.train_epoch(model, optimizer, nn.CrossEntropyLoss(), [])
+    per_example = nn.CrossEntropyLoss(reduction="none")
+    with pytest.raises(ValueError, match="loss_fn must return a scalar"):
+        train.train_epoch(model, optimizer, per_example, [(X, y)])
+
+
+# ---------------------------------------------------------------- average_state_dicts
+def test_average_state_dicts_matches_numpy_and_keeps_integer_buffers(device: torch.device) -> None:
+    models = [nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(device) for _ in range(3)]
+    for k, m in enumerate(models):
+        m.train()
+        for _ in range(k + 1):  # different running statistics and num_batches_tracked
+            m(torch.randn(5, 3, device=device))
+    states = [m.state_dict() for m in models]
+    weights = [0.5, 2.0, 1.5]
+    got = train.average_state_dicts(states, weights)
+    assert list(got) == list(states[0])
+    for key, value in got.items():
+        assert value.device.type == device.type
+        assert value.dtype == states[0][key].dtype
+        if value.is_floating_point():
+            stack = np.stack([s[key].double().cpu().numpy() for s in states])
+            expected = np.average(stack, axis=0, weights=weights)
+            np.testing.assert_allclose(value.double().cpu().numpy(), expected, rtol=1e-6)
+        else:
+            assert int(value) == int(states[-1][key]) == 3  # taken from the last state
+    equal = train.average_state_dicts(states)
+    w0 = np.mean([s["0.weight"].cpu().numpy() for s in states], axis=0)
+    np.testing.assert_allclose(equal["0.weight"].cpu().numpy(), w0, rtol=1e-6)
+    # Fresh tensors: changing the average leaves the inputs alone.
+    equal["0.weight"].zero_()
+    assert states[0]["0.weight"].abs().sum() > 0
+    models[0].load_state_dict(got)
+
+
+def test_average_of_one_state_is_a_copy() -> None:
+    state = make_model().state_dict()
+    got = train.average_state_dicts([state])
+    for key in state:
+        torch.testing.assert_close(got[key], state[key], rtol=0, atol=0)
+        assert got[key].data_ptr() != state[key].data_ptr()
+
+
+@pytest.mark.parametrize(
+    ("states", "weights", "error", "match"),
+    [
+        ([], None, ValueError, "at least one"),
+        ({"w": torch.ones(2)}, None, TypeError, "list of state dicts"),
+        ([{"w": [1.0]}], None, TypeError, "must be a tensor"),
+        ([{"w": torch.ones(2)}, {"v": torch.ones(2)}], None, ValueError, "different keys"),
+        ([{"w": torch.ones(2)}, {"w": torch.ones(3)}], None, ValueError, "shape"),
+        ([{"w": torch.ones(2)}, {"w": torch.ones(2).double()}], None, ValueError, "dtype"),
+        ([{"w": torch.ones(2)}], [1.0, 2.0], ValueError, "one entry per state"),
+        ([{"w": torch.ones(2)}], [-1.0], ValueError, ">= 0"),
+        ([{"w": torch.ones(2)}], [0.0], ValueError, "not all zero"),
+    ],
+)
+def test_average_state_dicts_rejects_bad_input(
+    states: Any, weights: Any, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        train.average_state_dicts(states, weights)

@@ -1,0 +1,1 @@
+"""Exercise set 7: PyTorch in practice (Chapter 7)."""
