@@ -50,13 +50,16 @@ grade: $(STAMP)
 	$(PY) -m pytest exercises/$(EX)
 
 # One chapter with the front matter and bibliography, in its own build folder and cache, so
-# authors can work on several chapters at once. Links to chapters outside it will warn.
+# authors can work on several chapters at once. The chapter is the root page; links to
+# chapters outside this small book will warn.
 chapter: $(STAMP)
 	@test -n "$(CH)" || { echo "usage: make chapter CH=book/<chapter> (no .md)"; exit 2; }
 	@n=$$(basename $(CH) .md); mkdir -p _build/chapters/$$n; \
-	printf 'format: jb-book\nroot: book/index\nparts:\n  - caption: Chapter\n    chapters:\n%s\n' \
-	  "$$(for f in book/preface book/notation $(CH:.md=) book/appendix_tools book/bibliography; \
-	     do echo "      - file: $$f"; done | awk '!seen[$$0]++')" > _build/chapters/$$n/_toc.yml; \
+	printf 'format: jb-book\nroot: %s\nparts:\n  - caption: Chapter\n    chapters:\n%s\n' \
+	  "$(CH:.md=)" \
+	  "$$(for f in book/preface book/notation book/appendix_tools book/bibliography; \
+	     do [ "$$f" = "$(CH:.md=)" ] || echo "      - file: $$f"; done)" \
+	  > _build/chapters/$$n/_toc.yml; \
 	DLBOOK_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/jupyter-book build $(BOOK_FLAGS) \
 	  --toc _build/chapters/$$n/_toc.yml --path-output _build/chapters/$$n . \
 	  && echo "Built _build/chapters/$$n/_build/html/$(CH:.md=).html"

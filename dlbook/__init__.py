@@ -5,10 +5,20 @@ Each module serves one topic of the book and says which chapter defines what:
 ========================  ==================================================
 ``dlbook.devices``        device choice (:func:`device`) and seeding (Preface, App. A)
 ``dlbook.data``           the book's offline data sets and the IDX loader
-``dlbook.train``          the training loop, metrics, checkpoints
+``dlbook.train``          the training loop, metrics, checkpoints (Chapter 7)
 ``dlbook.plot``           the book's figure style and common plots
 ``dlbook.book``           numbers quoted in the prose, checked against bands
 ``dlbook.grading``        the homework grader used by ``exercises/``
+``dlbook.history``        threshold units, the perceptron, parity (Chapter 1)
+``dlbook.linalg``         norms, structured matrices, SVD, PCA, least squares (Ch. 2)
+``dlbook.calculus``       gradients, Jacobians, gradient checks, GD and Newton (Ch. 3)
+``dlbook.prob``           densities, Gaussians, entropy, KL, mutual information (Ch. 4)
+``dlbook.linear``         linear regression: features, ridge, lasso (Chapter 5)
+``dlbook.logistic``       log-sum-exp, softmax, logistic and softmax regression (Ch. 6)
+``dlbook.autograd``       a reverse-mode automatic differentiation engine (Chapter 8)
+``dlbook.nn``             activations and an MLP on that engine (Chapter 8)
+``dlbook.optim``          SGD, momentum, RMSProp, Adam(W), schedules (Chapter 9)
+``dlbook.layers``         initialisation, batch/layer norm, dropout (Chapter 9)
 ========================  ==================================================
 """
 
@@ -21,22 +31,65 @@ from typing import TYPE_CHECKING
 from dlbook.devices import available_devices, device, generator, seed_everything
 
 if TYPE_CHECKING:
-    from dlbook import book, data, grading, plot, train
+    from dlbook import (
+        autograd,
+        book,
+        calculus,
+        data,
+        grading,
+        history,
+        layers,
+        linalg,
+        linear,
+        logistic,
+        nn,
+        optim,
+        plot,
+        prob,
+        train,
+    )
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("book", "data", "devices", "grading", "plot", "train")
+_SUBMODULES = (
+    "autograd",
+    "book",
+    "calculus",
+    "data",
+    "devices",
+    "grading",
+    "history",
+    "layers",
+    "linalg",
+    "linear",
+    "logistic",
+    "nn",
+    "optim",
+    "plot",
+    "prob",
+    "train",
+)
 
 __all__ = [
     "__version__",
+    "autograd",
     "available_devices",
     "book",
+    "calculus",
     "data",
     "device",
     "devices",
     "generator",
     "grading",
+    "history",
+    "layers",
+    "linalg",
+    "linear",
+    "logistic",
+    "nn",
+    "optim",
     "plot",
+    "prob",
     "seed_everything",
     "train",
 ]
