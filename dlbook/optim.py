@@ -1,0 +1,736 @@
+r"""Optimisers and learning-rate schedules, written from scratch (Chapter 9).
+
+Each optimiser is a pure *update rule*, a function from a parameter, its gradient and the
+optimiser's state to the new parameter and state (:func:`sgd_update`,
+:func:`rmsprop_update`, :func:`adam_update`), wrapped in a small class with the interface
+of ``torch.optim``: build it over a list of tensors, call :meth:`Optimizer.step` after
+``backward()`` and :meth:`Optimizer.zero_grad` before the next one. Defaults and the order
+of every operation follow ``torch.optim`` exactly, so the two produce the same trajectory
+(the tests check 100 steps to 1e-6 in float64). The schedules are plain functions of the
+step number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "adam_update",
+    "cosine_lr",
+    "l2_penalty",
+    "rmsprop_update",
+    "sgd_update",
+    "step_lr",
+    "warmup_cosine_lr",
+]
+
+
+# --------------------------------------------------------------------------------------
+# Checking hyper-parameters
+# --------------------------------------------------------------------------------------
+def _non_negative(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _unit_interval(name: str, value: float) -> float:
+    """A decay rate such as beta or alpha: in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _same_shape(param: Tensor, grad: Tensor, **buffers: Tensor | None) -> None:
+    if not isinstance(param, Tensor) or not isinstance(grad, Tensor):
+        raise TypeError(
+            f"param and grad must be tensors, got {type(param).__name__} and {type(grad).__name__}"
+        )
+    for name, tensor in {"grad": grad, **buffers}.items():
+        if tensor is not None and tensor.shape != param.shape:
+            raise ValueError(
+                f"{name} must have the shape of param {tuple(param.shape)}, "
+                f"got {tuple(tensor.shape)}"
+            )
+
+
+# --------------------------------------------------------------------------------------
+# Update rules (pure functions)
+# --------------------------------------------------------------------------------------
+def sgd_update(
+    param: Tensor,
+    grad: Tensor,
+    buffer: Tensor | None = None,
+    *,
+    lr: float = 1e-3,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    r"""One step of stochastic gradient descent, with optional (Nesterov) momentum.
+
+    With :math:`\mathbf{g} = \nabla \hat R(\btheta_t) + \lambda \btheta_t` (weight decay as
+    an L2 term), the momentum buffer and the step are, in ``torch.optim.SGD``'s convention,
+
+    .. math::
+
+        \mathbf{b}_t = \mu \mathbf{b}_{t-1} + (1 - \tau)\,\mathbf{g}
+        \quad (\mathbf{b}_1 = \mathbf{g}), \qquad
+        \btheta_{t+1} = \btheta_t - \eta
+        \begin{cases} \mathbf{g} + \mu \mathbf{b}_t & \text{Nesterov} \\
+                      \mathbf{b}_t & \text{heavy ball} \end{cases}
+
+    and plain SGD, :math:`\btheta_{t+1} = \btheta_t - \eta \mathbf{g}`, when :math:`\mu = 0`.
+    Defined in Chapter 9 (momentum).
+
+    Parameters
+    ----------
+    param, grad : Tensor, any shape
+        :math:`\btheta_t` and :math:`\nabla \hat R(\btheta_t)`, of the same shape.
+    buffer : Tensor or None, default None
+        :math:`\mathbf{b}_{t-1}`; ``None`` on the first step (then :math:`\mathbf{b}_1 =
+        \mathbf{g}`, undamped, as in PyTorch).
+    lr : float, default 1e-3
+        Learning rate :math:`\eta` (PyTorch's default).
+    momentum : float, default 0
+        :math:`\mu \in [0, 1)`.
+    dampening : float, default 0
+        :math:`\tau \in [0, 1)`.
+    weight_decay : float, default 0
+        :math:`\lambda \ge 0`, added to the gradient as :math:`\lambda \btheta_t`.
+    nesterov : bool, default False
+        Look ahead along the buffer; needs ``momentum > 0`` and ``dampening == 0``.
+
+    Returns
+    -------
+    (Tensor, Tensor or None)
+        :math:`\btheta_{t+1}` and :math:`\mathbf{b}_t` (``None`` without momentum). The
+        inputs are not modified.
+
+    Raises
+    ------
+    ValueError
+        If a hyper-parameter is out of range or the shapes differ.
+
+    References
+    ----------
+    .. [1] I. Sutskever, J. Martens, G. Dahl, G. Hinton, "On the importance of
+       initialization and momentum in deep learning", ICML 2013.
+
+    Examples
+    --------
+    >>> p, b = sgd_update(torch.tensor([1.0]), torch.tensor([2.0]), lr=0.1, momentum=0.9)
+    >>> p, b
+    (tensor([0.8000]), tensor([2.]))
+    """
+    _same_shape(param, grad, buffer=buffer)
+    _non_negative("lr", lr)
+    _unit_interval("momentum", momentum)
+    _unit_interval("dampening", dampening)
+    _non_negative("weight_decay", weight_decay)
+    if nesterov and (momentum <= 0 or dampening != 0):
+        raise ValueError(
+            f"nesterov needs momentum > 0 and dampening == 0, got momentum={momentum}, "
+            f"dampening={dampening}"
+        )
+    if weight_decay != 0:
+        grad = grad + weight_decay * param  # L2: the gradient of (lambda/2) ||theta||^2
+    if momentum != 0:
+        buffer = (
+            grad.clone()  # b_1 = g: PyTorch does not damp the first step
+            if buffer is None
+            else momentum * buffer + (1 - dampening) * grad
+        )
+        grad = grad + momentum * buffer if nesterov else buffer
+    return param - lr * grad, buffer
+
+
+def rmsprop_update(
+    param: Tensor,
+    grad: Tensor,
+    square_avg: Tensor,
+    *,
+    lr: float = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+) -> tuple[Tensor, Tensor]:
+    r"""One step of RMSProp: divide the gradient by a running root mean square.
+
+    .. math::
+
+        \mathbf{v}_t = \alpha \mathbf{v}_{t-1} + (1 - \alpha)\, \mathbf{g} \odot \mathbf{g},
+        \qquad
+        \btheta_{t+1} = \btheta_t - \eta\, \frac{\mathbf{g}}{\sqrt{\mathbf{v}_t} + \epsilon}
+
+    with :math:`\mathbf{g} = \nabla \hat R(\btheta_t) + \lambda \btheta_t` and
+    :math:`\mathbf{v}_0 = \mathbf{0}`; :math:`\epsilon` sits *outside* the square root, as
+    in ``torch.optim.RMSprop``. Defined in Chapter 9 (adaptive methods).
+
+    Parameters
+    ----------
+    param, grad, square_avg : Tensor, same shape
+        :math:`\btheta_t`, its gradient and :math:`\mathbf{v}_{t-1}` (zeros at the start).
+    lr : float, default 1e-2
+    alpha : float, default 0.99
+        Decay of the running average, in :math:`[0, 1)`.
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+
+    Returns
+    -------
+    (Tensor, Tensor)
+        :math:`\btheta_{t+1}` and :math:`\mathbf{v}_t`.
+
+    Raises
+    ------
+    ValueError
+        If a hyper-parameter is out of range or the shapes differ.
+
+    References
+    ----------
+    .. [1] T. Tieleman, G. Hinton, Lecture 6.5, "rmsprop", COURSERA: Neural Networks for
+       Machine Learning, 2012.
+
+    Examples
+    --------
+    >>> p, v = rmsprop_update(torch.tensor([1.0]), torch.tensor([2.0]), torch.zeros(1))
+    >>> round(p.item(), 4), round(v.item(), 4)
+    (0.9, 0.04)
+    """
+    _same_shape(param, grad, square_avg=square_avg)
+    _non_negative("lr", lr)
+    _unit_interval("alpha", alpha)
+    _non_negative("eps", eps)
+    _non_negative("weight_decay", weight_decay)
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    square_avg = alpha * square_avg + (1 - alpha) * (grad * grad)
+    return param - lr * (grad / (square_avg.sqrt() + eps)), square_avg
+
+
+def adam_update(
+    param: Tensor,
+    grad: Tensor,
+    m: Tensor,
+    v: Tensor,
+    step: int,
+    *,
+    lr: float = 1e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    decoupled: bool = False,
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""One step of Adam (or, with ``decoupled=True``, of AdamW).
+
+    With :math:`\mathbf{g}` the gradient (plus :math:`\lambda \btheta_t` for Adam's L2
+    weight decay),
+
+    .. math::
+
+        \mathbf{m}_t = \beta_1 \mathbf{m}_{t-1} + (1 - \beta_1)\, \mathbf{g}, \qquad
+        \mathbf{v}_t = \beta_2 \mathbf{v}_{t-1} + (1 - \beta_2)\, \mathbf{g} \odot \mathbf{g},
+
+        \btheta_{t+1} = \btheta_t - \frac{\eta}{1 - \beta_1^t}\,
+        \frac{\mathbf{m}_t}{\sqrt{\mathbf{v}_t} / \sqrt{1 - \beta_2^t} + \epsilon}.
+
+    AdamW first shrinks the parameter, :math:`\btheta_t \leftarrow (1 - \eta\lambda)
+    \btheta_t`, and leaves the gradient alone. Defined in Chapter 9 (Adam).
+
+    Parameters
+    ----------
+    param, grad, m, v : Tensor, same shape
+        :math:`\btheta_t`, its gradient and the moments :math:`\mathbf{m}_{t-1},
+        \mathbf{v}_{t-1}` (zeros at the start).
+    step : int
+        :math:`t \ge 1`, the number of this step (for the bias correction).
+    lr : float, default 1e-3
+    betas : (float, float), default (0.9, 0.999)
+        :math:`(\beta_1, \beta_2)`, each in :math:`[0, 1)`.
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+        :math:`\lambda`: an L2 term in the gradient, or decoupled decay if ``decoupled``.
+    decoupled : bool, default False
+        AdamW's decoupled weight decay.
+
+    Returns
+    -------
+    (Tensor, Tensor, Tensor)
+        :math:`\btheta_{t+1}`, :math:`\mathbf{m}_t`, :math:`\mathbf{v}_t`.
+
+    Raises
+    ------
+    ValueError
+        If a hyper-parameter is out of range, ``step < 1`` or the shapes differ.
+
+    References
+    ----------
+    .. [1] D. P. Kingma, J. Ba, "Adam: A method for stochastic optimization", ICLR 2015.
+    .. [2] I. Loshchilov, F. Hutter, "Decoupled weight decay regularization", ICLR 2019.
+
+    Examples
+    --------
+    >>> p, m, v = adam_update(torch.tensor([1.0]), torch.tensor([2.0]), torch.zeros(1),
+    ...                       torch.zeros(1), 1, lr=0.1)
+    >>> round(p.item(), 4)
+    0.9
+    """
+    _same_shape(param, grad, m=m, v=v)
+    _non_negative("lr", lr)
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    beta1 = _unit_interval("betas[0]", betas[0])
+    beta2 = _unit_interval("betas[1]", betas[1])
+    _non_negative("eps", eps)
+    _non_negative("weight_decay", weight_decay)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        raise ValueError(f"step must be an int >= 1 (steps count from 1), got {step!r}")
+    if weight_decay != 0:
+        if decoupled:
+            param = param * (1 - lr * weight_decay)  # AdamW: shrink theta, not the gradient
+        else:
+            grad = grad + weight_decay * param  # Adam: L2 in the gradient
+    m = beta1 * m + (1 - beta1) * grad  # first moment
+    v = beta2 * v + (1 - beta2) * (grad * grad)  # second moment
+    step_size = lr / (1 - beta1**step)  # bias correction of m
+    denom = v.sqrt() / math.sqrt(1 - beta2**step) + eps  # of v; eps outside the sqrt
+    return param - step_size * (m / denom), m, v
+
+
+def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
+    r"""The L2 regulariser :math:`\frac{\lambda}{2} \sum_j \lVert \btheta_j \rVert^2`.
+
+    Its gradient is :math:`\lambda \btheta`, the term SGD's ``weight_decay`` adds to the
+    gradient. Defined in Chapter 9 (weight decay).
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+        The parameters (at least one).
+    weight_decay : float
+        :math:`\lambda \ge 0`.
+
+    Returns
+    -------
+    Tensor
+        A scalar on the parameters' device.
+
+    Raises
+    ------
+    ValueError
+        If ``params`` is empty or ``weight_decay`` is negative.
+
+    Examples
+    --------
+    >>> l2_penalty([torch.tensor([3.0, 4.0])], 0.1)
+    tensor(1.2500)
+    """
+    _non_negative("weight_decay", weight_decay)
+    tensors = list(params)
+    if not tensors:
+        raise ValueError("params must hold at least one tensor, got none")
+    return 0.5 * weight_decay * sum((p * p).sum() for p in tensors)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------------------
+# Optimisers with the torch.optim interface
+# --------------------------------------------------------------------------------------
+class Optimizer:
+    r"""Base class: a list of parameters, a state per parameter, ``step`` and ``zero_grad``.
+
+    A subclass implements :meth:`update`, one pure update rule applied to each parameter
+    that has a gradient; :meth:`step` writes the results back into the parameters in place
+    (as ``torch.optim`` does, so a model sees its new weights). ``lr`` is a plain attribute:
+    a schedule sets it before each step.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` holds something other than tensors.
+    ValueError
+        If ``params`` is empty or ``lr`` is negative.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("params must hold at least one tensor, got an empty list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"params[{i}] must be a tensor, got {type(p).__name__}")
+        self.lr = _non_negative("lr", lr)
+        self.state: list[dict[str, Tensor | int | None]] = [{} for _ in self.params]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients (``None``, or zeros if ``set_to_none`` is false)."""
+        for p in self.params:
+            if p.grad is not None:
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.zero_()
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        for p, state in zip(self.params, self.state, strict=True):
+            if p.grad is not None:
+                state["step"] = int(state.get("step") or 0) + 1
+                p.copy_(self.update(p.detach(), p.grad, state))
+
+    def update(self, param: Tensor, grad: Tensor, state: dict[str, Tensor | int | None]) -> Tensor:
+        """Return the new value of ``param``, updating ``state`` (subclasses define it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define update()")
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with optional momentum, as ``torch.optim.SGD``.
+
+    Applies :func:`sgd_update` to each parameter; the state holds the momentum buffer.
+    Defined in Chapter 9 (momentum).
+
+    Examples
+    --------
+    >>> w = torch.tensor([1.0], requires_grad=True)
+    >>> opt = SGD([w], lr=0.1)
+    >>> (w**2).sum().backward(); opt.step()
+    >>> w
+    tensor([0.8000], requires_grad=True)
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _unit_interval("momentum", momentum)
+        self.dampening = _unit_interval("dampening", dampening)
+        self.weight_decay = _non_negative("weight_decay", weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("nesterov needs momentum > 0 and dampening == 0")
+        self.nesterov = nesterov
+
+    def update(self, param: Tensor, grad: Tensor, state: dict[str, Tensor | int | None]) -> Tensor:
+        buffer = state.get("momentum_buffer")
+        new, state["momentum_buffer"] = sgd_update(
+            param,
+            grad,
+            buffer if isinstance(buffer, Tensor) else None,
+            lr=self.lr,
+            momentum=self.momentum,
+            dampening=self.dampening,
+            weight_decay=self.weight_decay,
+            nesterov=self.nesterov,
+        )
+        return new
+
+
+class RMSprop(Optimizer):
+    r"""RMSProp, as ``torch.optim.RMSprop`` (without its momentum and centred options).
+
+    Applies :func:`rmsprop_update`; the state holds the running mean square.
+    Defined in Chapter 9 (adaptive methods).
+
+    Examples
+    --------
+    >>> w = torch.tensor([1.0], requires_grad=True)
+    >>> opt = RMSprop([w], lr=0.01)
+    >>> (w**2).sum().backward(); opt.step()
+    >>> round(w.item(), 4)
+    0.9
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        self.alpha = _unit_interval("alpha", alpha)
+        self.eps = _non_negative("eps", eps)
+        self.weight_decay = _non_negative("weight_decay", weight_decay)
+
+    def update(self, param: Tensor, grad: Tensor, state: dict[str, Tensor | int | None]) -> Tensor:
+        square_avg = state.get("square_avg")
+        if not isinstance(square_avg, Tensor):
+            square_avg = torch.zeros_like(param)
+        new, state["square_avg"] = rmsprop_update(
+            param,
+            grad,
+            square_avg,
+            lr=self.lr,
+            alpha=self.alpha,
+            eps=self.eps,
+            weight_decay=self.weight_decay,
+        )
+        return new
+
+
+class Adam(Optimizer):
+    r"""Adam with L2 weight decay in the gradient, as ``torch.optim.Adam``.
+
+    Applies :func:`adam_update`; the state holds the two moments and the step count.
+    Defined in Chapter 9 (Adam).
+
+    Examples
+    --------
+    >>> w = torch.tensor([1.0], requires_grad=True)
+    >>> opt = Adam([w], lr=0.1)
+    >>> (w**2).sum().backward(); opt.step()
+    >>> round(w.item(), 4)
+    0.9
+    """
+
+    decoupled = False
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (_unit_interval("betas[0]", betas[0]), _unit_interval("betas[1]", betas[1]))
+        self.eps = _non_negative("eps", eps)
+        self.weight_decay = _non_negative("weight_decay", weight_decay)
+
+    def update(self, param: Tensor, grad: Tensor, state: dict[str, Tensor | int | None]) -> Tensor:
+        m, v = state.get("exp_avg"), state.get("exp_avg_sq")
+        new, state["exp_avg"], state["exp_avg_sq"] = adam_update(
+            param,
+            grad,
+            m if isinstance(m, Tensor) else torch.zeros_like(param),
+            v if isinstance(v, Tensor) else torch.zeros_like(param),
+            int(state["step"] or 1),
+            lr=self.lr,
+            betas=self.betas,
+            eps=self.eps,
+            weight_decay=self.weight_decay,
+            decoupled=self.decoupled,
+        )
+        return new
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay, as ``torch.optim.AdamW`` (default decay 0.01).
+
+    Defined in Chapter 9 (weight decay).
+
+    Examples
+    --------
+    >>> w = torch.tensor([1.0], requires_grad=True)
+    >>> opt = AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> (w**2).sum().backward(); opt.step()
+    >>> round(w.item(), 4)
+    0.85
+    """
+
+    decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+# --------------------------------------------------------------------------------------
+# Learning-rate schedules: pure functions of the step
+# --------------------------------------------------------------------------------------
+def _step_number(step: int) -> int:
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"step must be an int >= 0, got {step!r}")
+    return step
+
+
+def _positive_int(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def step_lr(step: int, *, lr: float, step_size: int, gamma: float = 0.1) -> float:
+    r"""Step decay: multiply the learning rate by :math:`\gamma` every ``step_size`` steps.
+
+    .. math:: \eta_t = \eta\, \gamma^{\lfloor t / s \rfloor}
+
+    The value ``torch.optim.lr_scheduler.StepLR`` gives after ``step`` calls of its
+    ``step()``. Defined in Chapter 9 (schedules).
+
+    Parameters
+    ----------
+    step : int
+        :math:`t \ge 0`.
+    lr : float
+        The initial rate :math:`\eta \ge 0`.
+    step_size : int
+        :math:`s \ge 1`.
+    gamma : float, default 0.1
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range.
+
+    Examples
+    --------
+    >>> [step_lr(t, lr=1.0, step_size=2, gamma=0.5) for t in range(5)]
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+    _step_number(step)
+    _non_negative("lr", lr)
+    _positive_int("step_size", step_size)
+    _non_negative("gamma", gamma)
+    return lr * gamma ** (step // step_size)
+
+
+def cosine_lr(step: int, *, lr: float, total_steps: int, lr_min: float = 0.0) -> float:
+    r"""Cosine annealing from :math:`\eta` down to :math:`\eta_{\min}` over :math:`T` steps.
+
+    .. math::
+
+        \eta_t = \eta_{\min} + \tfrac{1}{2} (\eta - \eta_{\min})
+        \bigl(1 + \cos(\pi t / T)\bigr), \qquad 0 \le t \le T,
+
+    and :math:`\eta_{\min}` after :math:`T` (``CosineAnnealingLR`` would climb again: it is
+    periodic). Defined in Chapter 9 (schedules).
+
+    Parameters
+    ----------
+    step : int
+        :math:`t \ge 0`.
+    lr : float
+        Peak rate :math:`\eta`.
+    total_steps : int
+        :math:`T \ge 1`.
+    lr_min : float, default 0
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range.
+
+    References
+    ----------
+    .. [1] I. Loshchilov, F. Hutter, "SGDR: Stochastic gradient descent with warm
+       restarts", ICLR 2017.
+
+    Examples
+    --------
+    >>> [round(cosine_lr(t, lr=1.0, total_steps=4), 4) for t in range(5)]
+    [1.0, 0.8536, 0.5, 0.1464, 0.0]
+    """
+    _step_number(step)
+    _non_negative("lr", lr)
+    _positive_int("total_steps", total_steps)
+    _non_negative("lr_min", lr_min)
+    t = min(step, total_steps)
+    return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * t / total_steps))
+
+
+def warmup_cosine_lr(
+    step: int,
+    *,
+    lr: float,
+    warmup_steps: int,
+    total_steps: int,
+    lr_min: float = 0.0,
+    start_factor: float = 0.1,
+) -> float:
+    r"""Linear warm-up for :math:`W` steps, then cosine annealing until step :math:`T`.
+
+    .. math::
+
+        \eta_t = \begin{cases}
+        \eta \bigl(s + (1 - s)\, t / W\bigr) & 0 \le t < W, \\
+        \eta_{\min} + \tfrac12 (\eta - \eta_{\min})
+        \bigl(1 + \cos\bigl(\pi \tfrac{t - W}{T - W}\bigr)\bigr) & W \le t \le T, \\
+        \eta_{\min} & t > T,
+        \end{cases}
+
+    what ``LinearLR(start_factor=s, total_iters=W)`` followed by
+    ``CosineAnnealingLR(T_max=T - W)`` in a ``SequentialLR`` gives. Defined in Chapter 9
+    (schedules).
+
+    Parameters
+    ----------
+    step : int
+        :math:`t \ge 0`.
+    lr : float
+        Peak rate :math:`\eta`.
+    warmup_steps : int
+        :math:`W \ge 0` (0: no warm-up).
+    total_steps : int
+        :math:`T > W`.
+    lr_min : float, default 0
+    start_factor : float, default 0.1
+        :math:`s \in (0, 1]`: the warm-up starts at :math:`s\eta`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or ``total_steps <= warmup_steps``.
+
+    Examples
+    --------
+    >>> [round(warmup_cosine_lr(t, lr=1.0, warmup_steps=2, total_steps=4), 3)
+    ...  for t in range(5)]
+    [0.1, 0.55, 1.0, 0.5, 0.0]
+    """
+    _step_number(step)
+    _non_negative("lr", lr)
+    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+        raise ValueError(f"warmup_steps must be an int >= 0, got {warmup_steps!r}")
+    _positive_int("total_steps", total_steps)
+    if total_steps <= warmup_steps:
+        raise ValueError(
+            f"total_steps must exceed warmup_steps, got total_steps={total_steps}, "
+            f"warmup_steps={warmup_steps}"
+        )
+    _non_negative("lr_min", lr_min)
+    if isinstance(start_factor, bool) or not 0 < start_factor <= 1:
+        raise ValueError(f"start_factor must lie in (0, 1], got {start_factor!r}")
+    if step < warmup_steps:
+        return lr * (start_factor + (1 - start_factor) * step / warmup_steps)
+    return cosine_lr(
+        step - warmup_steps, lr=lr, total_steps=total_steps - warmup_steps, lr_min=lr_min
+    )

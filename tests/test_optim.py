@@ -1,0 +1,333 @@
+"""Tests for dlbook.optim: trajectories against torch.optim, schedules against
+torch.optim.lr_scheduler, and the laws Chapter 9 states."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import Tensor, nn
+
+from dlbook import optim
+
+# (our class, torch's class, keyword arguments): every option each optimiser has.
+CONFIGS: list[tuple[type[optim.Optimizer], type[torch.optim.Optimizer], dict[str, Any]]] = [
+    (optim.SGD, torch.optim.SGD, {"lr": 0.05}),
+    (optim.SGD, torch.optim.SGD, {"lr": 0.05, "weight_decay": 0.1}),
+    (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}),
+    (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "dampening": 0.3}),
+    (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    (
+        optim.SGD,
+        torch.optim.SGD,
+        {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05},
+    ),
+    (optim.SGD, torch.optim.SGD, {}),  # torch's defaults
+    (optim.RMSprop, torch.optim.RMSprop, {}),
+    # RMSProp divides by sqrt(v): where a gradient hovers near zero the steps flip sign,
+    # and rounding differences of 1e-16 (torch fuses multiply-adds) can grow chaotically
+    # to 1e-3 in 100 steps (lr=0.003, alpha=0.9 does). These settings stay non-chaotic.
+    (optim.RMSprop, torch.optim.RMSprop, {"lr": 0.002, "alpha": 0.95, "weight_decay": 0.1}),
+    (optim.Adam, torch.optim.Adam, {}),
+    (optim.Adam, torch.optim.Adam, {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1}),
+    (optim.AdamW, torch.optim.AdamW, {}),
+    (optim.AdamW, torch.optim.AdamW, {"lr": 0.01, "weight_decay": 0.5, "eps": 1e-6}),
+]
+IDS = [f"{ours.__name__}-{kwargs}" for ours, _, kwargs in CONFIGS]
+
+
+def small_net(device: torch.device) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)).double().to(device)
+
+
+def run(
+    make: Callable[[list[Tensor]], Any],
+    params: list[Tensor],
+    loss_fn: Callable[[], Tensor],
+    steps: int = 100,
+) -> list[list[Tensor]]:
+    """Take ``steps`` steps; return the parameters after every step."""
+    opt = make(params)
+    path = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_fn().backward()
+        opt.step()
+        path.append([p.detach().clone() for p in params])
+    return path
+
+
+def assert_same_path(ours: list[list[Tensor]], theirs: list[list[Tensor]]) -> None:
+    for step, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        for p, q in zip(a, b, strict=True):
+            assert p.device == q.device
+            torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-6, msg=f"after step {step + 1}")
+
+
+@pytest.mark.parametrize(("ours", "theirs", "kwargs"), CONFIGS, ids=IDS)
+def test_trajectory_on_a_small_network_matches_torch(
+    ours: type[optim.Optimizer],
+    theirs: type[torch.optim.Optimizer],
+    kwargs: dict[str, Any],
+    device: torch.device,
+) -> None:
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(32, 4, generator=g, dtype=torch.float64).to(device)
+    y = torch.randn(32, 1, generator=g, dtype=torch.float64).to(device)
+    net_a = small_net(device)
+    net_b = copy.deepcopy(net_a)
+
+    def loss_a() -> Tensor:
+        return F.mse_loss(net_a(X), y)
+
+    def loss_b() -> Tensor:
+        return F.mse_loss(net_b(X), y)
+
+    path_a = run(lambda ps: ours(ps, **kwargs), list(net_a.parameters()), loss_a)
+    path_b = run(lambda ps: theirs(ps, **kwargs), list(net_b.parameters()), loss_b)
+    assert_same_path(path_a, path_b)
+    # The run went somewhere: 100 steps moved the weights.
+    assert not torch.allclose(path_a[-1][0], path_a[0][0], atol=1e-8)
+
+
+@pytest.mark.parametrize(("ours", "theirs", "kwargs"), CONFIGS, ids=IDS)
+def test_trajectory_on_an_ill_conditioned_quadratic_matches_torch(
+    ours: type[optim.Optimizer],
+    theirs: type[torch.optim.Optimizer],
+    kwargs: dict[str, Any],
+    device: torch.device,
+) -> None:
+    A = torch.tensor([[10.0, 2.0], [2.0, 1.0]], dtype=torch.float64, device=device)
+    start = torch.tensor([1.5, -2.0], dtype=torch.float64, device=device)
+    w_a = start.clone().requires_grad_()
+    w_b = start.clone().requires_grad_()
+    path_a = run(lambda ps: ours(ps, **kwargs), [w_a], lambda: 0.5 * w_a @ A @ w_a)
+    path_b = run(lambda ps: theirs(ps, **kwargs), [w_b], lambda: 0.5 * w_b @ A @ w_b)
+    assert_same_path(path_a, path_b)
+
+
+def test_parameters_without_gradient_are_left_alone() -> None:
+    used = torch.ones(2, requires_grad=True)
+    unused = torch.ones(2, requires_grad=True)
+    opt = optim.Adam([used, unused], lr=0.1)
+    (used**2).sum().backward()
+    opt.step()
+    assert torch.equal(unused, torch.ones(2))
+    assert not torch.equal(used.detach(), torch.ones(2))
+
+
+def test_zero_grad_sets_none_or_zeros() -> None:
+    w = torch.ones(3, requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    (w**2).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert w.grad is not None and torch.equal(w.grad, torch.zeros(3))
+    opt.zero_grad()
+    assert w.grad is None
+
+
+def test_sgd_first_momentum_step_is_undamped() -> None:
+    """PyTorch's convention: b_1 = g, not (1 - dampening) g."""
+    p, b = optim.sgd_update(
+        torch.tensor([1.0]), torch.tensor([2.0]), lr=0.5, momentum=0.9, dampening=0.5
+    )
+    assert b is not None and b.item() == 2.0 and p.item() == 0.0
+    _, b2 = optim.sgd_update(p, torch.tensor([4.0]), b, lr=0.5, momentum=0.9, dampening=0.5)
+    assert b2 is not None and math.isclose(b2.item(), 0.9 * 2.0 + 0.5 * 4.0, rel_tol=1e-6)
+
+
+def test_first_adam_step_has_size_lr() -> None:
+    """Bias correction: m_1/sqrt(v_1) = g/|g|, so each coordinate moves by lr (eps aside)."""
+    g = torch.tensor([3.0, -0.01, 100.0], dtype=torch.float64)
+    p, _, _ = optim.adam_update(torch.zeros(3, dtype=torch.float64), g, 0 * g, 0 * g, 1, lr=0.1)
+    torch.testing.assert_close(p, -0.1 * torch.sign(g), rtol=1e-6, atol=0)
+
+
+def test_updates_stay_on_device_and_do_not_modify_inputs(device: torch.device) -> None:
+    p = torch.ones(3, device=device)
+    g = torch.full((3,), 2.0, device=device)
+    m, v = torch.zeros(3, device=device), torch.zeros(3, device=device)
+    before = [t.clone() for t in (p, g, m, v)]
+    outs = optim.adam_update(p, g, m, v, 1)
+    outs2 = optim.sgd_update(p, g, None, momentum=0.5)
+    outs3 = optim.rmsprop_update(p, g, v)
+    for t in (*outs, outs2[0], outs3[0]):
+        assert t is not None and t.device == p.device
+    for a, b in zip(before, (p, g, m, v), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_sgd_weight_decay_equals_l2_penalty() -> None:
+    """SGD's weight_decay is exactly the gradient of the L2 term (lambda/2)||w||^2."""
+    A = torch.tensor([[3.0, 1.0], [1.0, 2.0]], dtype=torch.float64)
+    w_a = torch.tensor([1.0, -1.0], dtype=torch.float64, requires_grad=True)
+    w_b = w_a.detach().clone().requires_grad_()
+    path_a = run(
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.3),
+        [w_a],
+        lambda: w_a @ A @ w_a,
+    )
+    path_b = run(
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+        [w_b],
+        lambda: w_b @ A @ w_b + optim.l2_penalty([w_b], 0.3),
+    )
+    assert_same_path(path_a, path_b)
+
+
+def test_adamw_differs_from_adam_with_l2() -> None:
+    """Adam rescales the L2 gradient per coordinate; AdamW's decay is not rescaled."""
+    A = torch.diag(torch.tensor([100.0, 0.01], dtype=torch.float64))
+    w_a = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    w_b = w_a.detach().clone().requires_grad_()
+    end_a = run(lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.1), [w_a], lambda: w_a @ A @ w_a)
+    end_b = run(lambda ps: optim.AdamW(ps, lr=0.01, weight_decay=0.1), [w_b], lambda: w_b @ A @ w_b)
+    assert (end_a[-1][0] - end_b[-1][0]).abs().max() > 1e-3
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    scales=st.lists(st.floats(0.1, 10.0), min_size=1, max_size=5),
+    name=st.sampled_from(["sgd", "momentum", "rmsprop", "adam"]),
+)
+def test_a_small_step_lowers_a_convex_quadratic(scales: list[float], name: str) -> None:
+    """f(w) = sum a_j w_j^2 / 2: the first step from w = 1 goes downhill for every method."""
+    a = torch.tensor(scales, dtype=torch.float64)
+    w = torch.ones_like(a)
+    g = a * w
+    lr = 0.5 / max(scales)  # below 2 / L: a descent step for gradient descent
+    if name == "sgd":
+        new, _ = optim.sgd_update(w, g, lr=lr)
+    elif name == "momentum":
+        new, _ = optim.sgd_update(w, g, lr=lr, momentum=0.9, nesterov=True)
+    elif name == "rmsprop":
+        new, _ = optim.rmsprop_update(w, g, torch.zeros_like(w), lr=0.01)
+    else:
+        new, _, _ = optim.adam_update(w, g, torch.zeros_like(w), torch.zeros_like(w), 1, lr=0.01)
+    assert (a * new**2).sum() < (a * w**2).sum()
+
+
+# ---------------------------------------------------------------------- schedules
+def torch_lrs(make: Callable[[torch.optim.Optimizer], Any], lr: float, steps: int) -> list[float]:
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    scheduler = make(opt)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    return lrs
+
+
+@pytest.mark.parametrize(("step_size", "gamma"), [(1, 0.5), (7, 0.1), (30, 0.9)])
+def test_step_lr_matches_torch(step_size: int, gamma: float) -> None:
+    expected = torch_lrs(
+        lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=step_size, gamma=gamma), 0.3, 100
+    )
+    ours = [optim.step_lr(t, lr=0.3, step_size=step_size, gamma=gamma) for t in range(100)]
+    assert ours == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize(("total", "lr_min"), [(10, 0.0), (50, 0.001), (97, 0.05)])
+def test_cosine_lr_matches_torch(total: int, lr_min: float) -> None:
+    expected = torch_lrs(
+        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=total, eta_min=lr_min),
+        0.1,
+        total + 1,
+    )
+    ours = [optim.cosine_lr(t, lr=0.1, total_steps=total, lr_min=lr_min) for t in range(total + 1)]
+    assert ours == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert optim.cosine_lr(total + 5, lr=0.1, total_steps=total, lr_min=lr_min) == lr_min
+
+
+@pytest.mark.parametrize(
+    ("warmup", "total", "lr_min", "start"),
+    [(5, 20, 0.01, 0.1), (1, 10, 0.0, 0.5), (10, 100, 0.0, 0.01)],
+)
+def test_warmup_cosine_matches_torch_sequential_lr(
+    warmup: int, total: int, lr_min: float, start: float
+) -> None:
+    def make(o: torch.optim.Optimizer) -> Any:
+        s = torch.optim.lr_scheduler
+        first = s.LinearLR(o, start_factor=start, total_iters=warmup)
+        second = s.CosineAnnealingLR(o, T_max=total - warmup, eta_min=lr_min)
+        return s.SequentialLR(o, [first, second], milestones=[warmup])
+
+    expected = torch_lrs(make, 1.0, total + 1)
+    ours = [
+        optim.warmup_cosine_lr(
+            t, lr=1.0, warmup_steps=warmup, total_steps=total, lr_min=lr_min, start_factor=start
+        )
+        for t in range(total + 1)
+    ]
+    assert ours == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_warmup_without_warmup_is_cosine() -> None:
+    for t in range(12):
+        assert optim.warmup_cosine_lr(t, lr=0.2, warmup_steps=0, total_steps=10) == pytest.approx(
+            optim.cosine_lr(t, lr=0.2, total_steps=10)
+        )
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda w: optim.SGD([w], lr=-0.1), "lr"),
+        (lambda w: optim.SGD([w], lr=0.1, momentum=1.0), "momentum"),
+        (lambda w: optim.SGD([w], lr=0.1, nesterov=True), "nesterov"),
+        (lambda w: optim.SGD([w], lr=0.1, weight_decay=-1.0), "weight_decay"),
+        (lambda w: optim.RMSprop([w], alpha=1.5), "alpha"),
+        (lambda w: optim.Adam([w], betas=(0.9, 1.0)), r"betas\[1\]"),
+        (lambda w: optim.Adam([w], betas=(-0.1, 0.9)), r"betas\[0\]"),
+        (lambda w: optim.Adam([w], betas=(0.9,)), "betas"),  # type: ignore[arg-type]
+        (lambda w: optim.AdamW([w], lr=-1e-3), "lr"),
+        (lambda w: optim.Adam([], lr=1e-3), "params"),
+    ],
+)
+def test_optimisers_reject_bad_hyper_parameters(make: Callable[[Tensor], Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make(torch.zeros(2, requires_grad=True))
+
+
+def test_optimiser_rejects_non_tensors() -> None:
+    with pytest.raises(TypeError, match=r"params\[0\]"):
+        optim.SGD([[1.0, 2.0]], lr=0.1)  # type: ignore[list-item]
+
+
+def test_update_rules_reject_bad_input() -> None:
+    p, g = torch.zeros(3), torch.ones(3)
+    with pytest.raises(ValueError, match="grad must have the shape"):
+        optim.sgd_update(p, torch.ones(4), lr=0.1)
+    with pytest.raises(ValueError, match="m must have the shape"):
+        optim.adam_update(p, g, torch.zeros(2), torch.zeros(3), 1)
+    with pytest.raises(ValueError, match="step must be an int >= 1"):
+        optim.adam_update(p, g, torch.zeros(3), torch.zeros(3), 0)
+    with pytest.raises(ValueError, match="lr"):
+        optim.rmsprop_update(p, g, torch.zeros(3), lr=-1.0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        optim.l2_penalty([p], -0.1)
+    with pytest.raises(ValueError, match="params"):
+        optim.l2_penalty([], 0.1)
+
+
+def test_schedules_reject_bad_input() -> None:
+    with pytest.raises(ValueError, match="step"):
+        optim.step_lr(-1, lr=0.1, step_size=2)
+    with pytest.raises(ValueError, match="step_size"):
+        optim.step_lr(1, lr=0.1, step_size=0)
+    with pytest.raises(ValueError, match="lr"):
+        optim.cosine_lr(1, lr=-0.1, total_steps=10)
+    with pytest.raises(ValueError, match="total_steps must exceed warmup_steps"):
+        optim.warmup_cosine_lr(1, lr=0.1, warmup_steps=10, total_steps=10)
+    with pytest.raises(ValueError, match="start_factor"):
+        optim.warmup_cosine_lr(1, lr=0.1, warmup_steps=2, total_steps=10, start_factor=0.0)
