@@ -261,9 +261,9 @@ def sliding_windows(
 
     Window :math:`i` starts at :math:`t_i = i s` (stride :math:`s`); its input is the
     :math:`L` steps :math:`\mathbf{x}_{t_i}, \dots, \mathbf{x}_{t_i + L - 1}` and its target
-    the :math:`H` steps that follow, :math:`\mathbf{x}_{t_i + L}, \dots,
-    \mathbf{x}_{t_i + L + H - 1}`. With :math:`T` steps there are
-    :math:`N = \lfloor (T - L - H) / s \rfloor + 1` windows. Defined in Chapter 7
+    the :math:`P` steps that follow, :math:`\mathbf{x}_{t_i + L}, \dots,
+    \mathbf{x}_{t_i + L + P - 1}`. With :math:`T` steps there are
+    :math:`N = \lfloor (T - L - P) / s \rfloor + 1` windows. Defined in Chapter 7
     (tensors and shapes).
 
     Parameters
@@ -273,14 +273,14 @@ def sliding_windows(
     length : int
         :math:`L`, the number of input steps per window (>= 1).
     horizon : int, default 1
-        :math:`H`, the number of target steps per window (>= 1).
+        :math:`P`, the number of target steps per window (>= 1).
     stride : int, default 1
         :math:`s`, the step between the starts of consecutive windows (>= 1).
 
     Returns
     -------
     inputs : Tensor, shape (N, L, F)
-    targets : Tensor, shape (N, H, F)
+    targets : Tensor, shape (N, P, F)
         Copies (not views) on the device and with the dtype of ``series``.
 
     Raises
@@ -289,7 +289,7 @@ def sliding_windows(
         If ``series`` is not a tensor or an argument is not an int.
     ValueError
         If ``series`` is not 1-D or 2-D, an argument is below 1, or the series is shorter
-        than :math:`L + H`.
+        than :math:`L + P`.
 
     Examples
     --------
@@ -315,9 +315,9 @@ def sliding_windows(
         raise ValueError(
             f"series has {steps} steps, fewer than length + horizon = {length + horizon}"
         )
-    # (T, F) -> (N, F, L + H): one row per window, the window's steps on the last axis
+    # (T, F) -> (N, F, L + P): one row per window, the window's steps on the last axis
     windows = series.unfold(0, length + horizon, stride)
-    windows = windows.permute(0, 2, 1)  # (N, F, L + H) -> (N, L + H, F)
+    windows = windows.permute(0, 2, 1)  # (N, F, L + P) -> (N, L + P, F)
     return windows[:, :length].clone(), windows[:, length:].clone()
 
 

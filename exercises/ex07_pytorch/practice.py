@@ -19,7 +19,7 @@ from torch import Tensor, nn
 def sliding_windows(
     series: Tensor, length: int, horizon: int = 1, *, stride: int = 1
 ) -> tuple[Tensor, Tensor]:
-    """Exercise 7.1: cut a series (T,) or (T, F) into inputs (N, L, F) and targets (N, H, F)."""
+    """Exercise 7.1: cut a series (T,) or (T, F) into inputs (N, L, F) and targets (N, P, F)."""
     raise NotImplementedError("Exercise 7.1: sliding_windows")
 
 
