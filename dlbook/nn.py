@@ -3,7 +3,10 @@ r"""Activations and their derivatives, and multilayer perceptrons on :mod:`dlboo
 Defined in Chapter 8 (Multilayer perceptrons and backpropagation). The first half is
 plain functions on tensors: each activation :math:`g` and its derivative :math:`g'`,
 the pieces a hand-written backward pass multiplies by, and :func:`linear_backward`, the
-backward pass of a linear layer derived by hand. The second half builds networks on the
+backward pass of a linear layer derived by hand. ``sigmoid`` is
+:func:`dlbook.logistic.sigmoid`; ``sigmoid_prime`` and ``relu_prime`` are
+:func:`dlbook.calculus.sigmoid_derivative` and :func:`dlbook.calculus.relu_subgradient`,
+exported here under the names Chapter 8 uses. The second half builds networks on the
 from-scratch engine: :class:`Linear` and :class:`MLP` hold :class:`~dlbook.autograd.Variable`
 parameters, :func:`count_parameters` counts them and :func:`sgd_step` trains them.
 """
@@ -20,6 +23,12 @@ from torch import Tensor
 
 from dlbook import autograd
 from dlbook.autograd import Variable, linear_backward
+
+# One definition each: the sigmoid is Chapter 6's stable one, and its derivative and the
+# ReLU's (a subgradient, 0 at the kink as in PyTorch) are Chapter 3's.
+from dlbook.calculus import relu_subgradient as relu_prime
+from dlbook.calculus import sigmoid_derivative as sigmoid_prime
+from dlbook.logistic import sigmoid
 
 __all__ = [
     "ACTIVATIONS",
@@ -41,53 +50,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 # Activations and their derivatives (plain tensors)
 # --------------------------------------------------------------------------------------
-def sigmoid(x: Tensor) -> Tensor:
-    r"""The logistic sigmoid, a smooth step from 0 to 1.
-
-    Defined in Chapter 8 (Activations).
-
-    .. math:: \sigma(x) = \frac{1}{1 + e^{-x}}
-
-    Parameters
-    ----------
-    x : Tensor, any shape
-
-    Returns
-    -------
-    Tensor, the shape of ``x``
-
-    Examples
-    --------
-    >>> sigmoid(torch.tensor([0.0]))
-    tensor([0.5000])
-    """
-    return torch.sigmoid(x)  # 1 / (1 + exp(-x)), without overflow for very negative x
-
-
-def sigmoid_prime(x: Tensor) -> Tensor:
-    r"""Derivative of the sigmoid.
-
-    Defined in Chapter 8 (Activations).
-
-    .. math:: \sigma'(x) = \sigma(x)\,\bigl(1 - \sigma(x)\bigr)
-
-    Parameters
-    ----------
-    x : Tensor, any shape
-
-    Returns
-    -------
-    Tensor, the shape of ``x``; at most 1/4, reached at 0.
-
-    Examples
-    --------
-    >>> sigmoid_prime(torch.tensor([0.0]))
-    tensor([0.2500])
-    """
-    s = torch.sigmoid(x)
-    return s * (1 - s)
-
-
 def tanh_prime(x: Tensor) -> Tensor:
     r"""Derivative of the hyperbolic tangent.
 
@@ -125,29 +87,6 @@ def relu(x: Tensor) -> Tensor:
     tensor([0., 2.])
     """
     return torch.clamp_min(x, 0)
-
-
-def relu_prime(x: Tensor) -> Tensor:
-    r"""Derivative of the ReLU, taken to be 0 at the kink :math:`x = 0` (as PyTorch does).
-
-    Defined in Chapter 8 (Activations).
-
-    .. math:: \operatorname{ReLU}'(x) = [x > 0]
-
-    Parameters
-    ----------
-    x : Tensor, any shape
-
-    Returns
-    -------
-    Tensor, the shape and dtype of ``x``, entries 0 or 1
-
-    Examples
-    --------
-    >>> relu_prime(torch.tensor([-1.0, 0.0, 2.0]))
-    tensor([0., 0., 1.])
-    """
-    return (x > 0).to(x.dtype)
 
 
 def gelu(x: Tensor) -> Tensor:
