@@ -13,7 +13,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.special import expit  # type: ignore[import-untyped]
+from scipy.special import expit
 from sklearn.linear_model import Perceptron
 
 from dlbook import history

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import math
 from typing import Any, Literal
 
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
@@ -20,8 +20,6 @@ from sklearn.linear_model import Ridge
 from dlbook import data, linalg
 
 DT = torch.float64
-# scipy ships no type stubs; through importlib its functions are typed Any.
-scipy_linalg: Any = importlib.import_module("scipy.linalg")
 SETTINGS = settings(max_examples=40, deadline=None)
 
 
@@ -114,13 +112,13 @@ def test_toeplitz_matches_scipy(m: int, n: int, device: torch.device) -> None:
     c, r = rng(m).normal(size=m), rng(n + 10).normal(size=n)
     got = linalg.toeplitz(t(c, device), t(r, device))
     assert got.device.type == device.type
-    np.testing.assert_array_equal(npy(got), scipy_linalg.toeplitz(c, r))
-    np.testing.assert_array_equal(npy(linalg.toeplitz(t(c))), scipy_linalg.toeplitz(c))
+    np.testing.assert_array_equal(npy(got), scipy.linalg.toeplitz(c, r))
+    np.testing.assert_array_equal(npy(linalg.toeplitz(t(c))), scipy.linalg.toeplitz(c))
 
 
 def test_toeplitz_accepts_integers() -> None:
     got = linalg.toeplitz(torch.tensor([1, 2, 3]), torch.tensor([9, 4]))
-    np.testing.assert_array_equal(got.numpy(), scipy_linalg.toeplitz([1, 2, 3], [9, 4]))
+    np.testing.assert_array_equal(got.numpy(), scipy.linalg.toeplitz([1, 2, 3], [9, 4]))
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 8])
@@ -128,7 +126,7 @@ def test_circulant_matches_scipy(n: int, device: torch.device) -> None:
     c = rng(n).normal(size=n)
     got = linalg.circulant(t(c, device))
     assert got.device.type == device.type
-    np.testing.assert_array_equal(npy(got), scipy_linalg.circulant(c))
+    np.testing.assert_array_equal(npy(got), scipy.linalg.circulant(c))
 
 
 def test_circulant_product_is_circular_convolution() -> None:
@@ -171,7 +169,7 @@ def test_dft_matrix_is_the_fft_and_diagonalises_circulants(n: int, device: torch
     np.testing.assert_allclose(Fn.conj().T @ Fn / n, np.eye(n), atol=1e-10)
     # F C F^{-1} = diag(fft(c))
     c = rng(n + 1).normal(size=n)
-    C = scipy_linalg.circulant(c)
+    C = scipy.linalg.circulant(c)
     D = Fn @ C @ np.linalg.inv(Fn)
     np.testing.assert_allclose(D, np.diag(np.fft.fft(c)), atol=1e-9)
 
@@ -376,7 +374,7 @@ def test_gram_schmidt_spans_the_columns(m: int, n: int, r: int, device: torch.de
     Qn = npy(Q)
     np.testing.assert_allclose(Qn.T @ Qn, np.eye(r), atol=1e-10)
     # the same subspace as scipy's SVD-based orth: equal orthogonal projectors
-    basis = scipy_linalg.orth(A)
+    basis = scipy.linalg.orth(A)
     np.testing.assert_allclose(Qn @ Qn.T, basis @ basis.T, atol=1e-10)
 
 

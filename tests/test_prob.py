@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import special, stats  # type: ignore[import-untyped]
+from scipy import special, stats
 
 from dlbook import prob
 
