@@ -278,10 +278,12 @@ def _label(reference: Callable[..., Any]) -> str:
 
 @contextlib.contextmanager
 def _reference_hidden(
-    reference: Callable[..., Any], namespaces: Sequence[MutableMapping[str, Any]]
+    reference: Callable[..., Any],
+    namespaces: Sequence[MutableMapping[str, Any]],
+    also: Sequence[Callable[..., Any]] = (),
 ) -> Iterator[None]:
-    """Replace every binding of ``reference`` in dlbook's modules and ``namespaces``."""
-    blocker = _Blocked(_label(reference))
+    """Replace every binding of ``reference`` (and of ``also``) in dlbook and ``namespaces``."""
+    blockers = {id(f): (f, _Blocked(_label(f))) for f in (reference, *also)}
     spaces: list[MutableMapping[str, Any]] = [
         vars(module)
         for name, module in list(sys.modules.items())
@@ -291,9 +293,10 @@ def _reference_hidden(
     patched: list[tuple[MutableMapping[str, Any], str, Any]] = []
     for space in spaces:
         for key, value in list(space.items()):
-            if value is reference:
+            hit = blockers.get(id(value))
+            if hit is not None and hit[0] is value:
                 patched.append((space, key, value))
-                space[key] = blocker
+                space[key] = hit[1]
     try:
         yield
     finally:
@@ -322,6 +325,7 @@ def _call_student(
     exercise: str,
     timeout: float,
     inputs_may_change: bool = False,
+    also_hidden: Sequence[Callable[..., Any]] = (),
 ) -> tuple[Any, Sequence[Any], dict[str, Any]]:
     """Run ``student`` on copies of the case's inputs; return (result, args, kwargs)."""
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
@@ -336,7 +340,7 @@ def _call_student(
     args = copy.deepcopy(case.args)
     kwargs = copy.deepcopy(dict(case.kwargs))
     try:
-        with _reference_hidden(reference, namespaces):
+        with _reference_hidden(reference, namespaces, also_hidden):
             result = run_with_timeout(
                 student,
                 args,
@@ -351,10 +355,14 @@ def _call_student(
             "your code."
         ) from None
     except _ReferenceCalled as called:
+        what = (
+            "the reference it is graded against"
+            if called.args[0] == _label(reference)
+            else "a dlbook function that does this exercise's work"
+        )
         raise ReferenceUsedError(
-            f"{exercise}: `{name}` called {called.args[0]}, the reference it is graded "
-            "against. That function is unavailable while your code runs: write it yourself "
-            "(torch and numpy are allowed)."
+            f"{exercise}: `{name}` called {called.args[0]}, {what}. That function is "
+            "unavailable while your code runs: write it yourself (torch and numpy are allowed)."
         ) from None
     if not inputs_may_change:
         _check_inputs_untouched(case, args, kwargs, exercise=exercise, name=name)
@@ -530,6 +538,7 @@ def check(
     check_dtype: bool = True,
     timeout: float = 10.0,
     observe: Callable[[Any, Sequence[Any], Mapping[str, Any]], Any] | None = None,
+    also_hidden: Sequence[Callable[..., Any]] = (),
 ) -> None:
     """Assert that ``student`` agrees with ``reference`` on every case.
 
@@ -543,6 +552,9 @@ def check(
     call. Use it when the effect to grade is on an input that is meant to change, e.g. a
     model trained in place: ``observe=lambda loss, args, kwargs: args[0].state_dict()``.
     With ``observe``, inputs may change; without it, changing an input is a failure.
+
+    ``also_hidden`` lists other dlbook functions that would do the exercise's work (the
+    reference is always hidden); they are switched off too while the student's code runs.
 
     Raises
     ------
@@ -566,6 +578,7 @@ def check(
                 exercise=exercise,
                 timeout=timeout,
                 inputs_may_change=observe is not None,
+                also_hidden=also_hidden,
             )
             if observe is not None:
                 got = observe(got, args, kwargs)
@@ -592,8 +605,11 @@ def check_raises(
     *,
     exercise: str,
     timeout: float = 10.0,
+    also_hidden: Sequence[Callable[..., Any]] = (),
 ) -> None:
     """Assert that ``student`` rejects each (bad) case with ``error``, as the reference does.
+
+    ``also_hidden`` is as for :func:`check`.
 
     Raises
     ------
@@ -615,7 +631,12 @@ def check_raises(
         name = getattr(student, "__name__", "your function")
         try:
             result, _, _ = _call_student(
-                student, reference, case, exercise=exercise, timeout=timeout
+                student,
+                reference,
+                case,
+                exercise=exercise,
+                timeout=timeout,
+                also_hidden=also_hidden,
             )
         except error:
             continue

@@ -313,3 +313,32 @@ def test_mappings_are_compared_key_by_key() -> None:
     with pytest.raises(AssertionError, match=r"output\['b'\].*expected 3.0, got 4.0"):
         grading.check(off, state, cases, exercise="E")
     assert "'w': tensor(shape=(3,)" in grading.describe(state(torch.arange(3.0)))
+
+
+def test_also_hidden_functions_are_switched_off_too(tmp_path: Path) -> None:
+    # Chapter 3's linear_layer_gradients does the work of Chapter 8's linear_backward: a
+    # student may not hand in the one for the other.
+    import dlbook.autograd
+    import dlbook.calculus
+
+    path = tmp_path / "answers.py"
+    path.write_text(
+        "from dlbook.calculus import linear_layer_gradients\n"
+        "def linear_backward(X, W, grad_Z):\n"
+        "    gW, gb, gX = linear_layer_gradients(W, X, grad_Z)\n"
+        "    return gX, gW, gb\n"
+    )
+    reference = dlbook.autograd.linear_backward
+    module = grading.load_submission(path, {"linear_backward": reference})
+    cases = [Case("2 x 3 input", (torch.ones(2, 3), torch.ones(4, 3), torch.ones(2, 4)))]
+    grading.check(module.linear_backward, reference, cases, exercise="E")  # not hidden: passes
+    with pytest.raises(grading.ReferenceUsedError, match="does this exercise's work"):
+        grading.check(
+            module.linear_backward,
+            reference,
+            cases,
+            exercise="E",
+            also_hidden=[dlbook.calculus.linear_layer_gradients],
+        )
+    # Everything is back in place afterwards.
+    assert module.linear_layer_gradients is dlbook.calculus.linear_layer_gradients
