@@ -941,7 +941,8 @@ def sigmoid_unit(x: Tensor, w: Tensor, theta: float | Tensor, k: float = 1.0) ->
     .. math::
 
         y = \sigma\big(k(\mathbf{w}^\top\mathbf{x} - \theta)\big)
-        \;\xrightarrow{k \to \infty}\; [\mathbf{w}^\top \mathbf{x} > \theta]
+        \;\xrightarrow{k \to \infty}\; [\mathbf{w}^\top \mathbf{x} \ge \theta]
+        \quad (\mathbf{w}^\top \mathbf{x} \ne \theta;\ \text{at equality } y = 1/2)
 
     Defined in Chapter 1 (The sigmoid). Unlike the step, it has a useful gradient
     everywhere: :math:`\partial y / \partial \mathbf{w} = k\, y(1 - y)\, \mathbf{x}`.

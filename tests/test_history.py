@@ -52,7 +52,7 @@ def test_not_gate_matches_python(device: torch.device) -> None:
 
 
 def test_nand_is_universal_for_not_and_or() -> None:
-    # NOT x = NAND(x, x); OR(a, b) = NAND(NOT a, NOT b): the composition Turing relied on.
+    # NOT x = NAND(x, x); OR(a, b) = NAND(NOT a, NOT b): NAND alone is universal.
     x = history.boolean_inputs(2)
     not_a = history.gate("NAND", torch.stack([x[:, 0], x[:, 0]], dim=1))
     not_b = history.gate("NAND", torch.stack([x[:, 1], x[:, 1]], dim=1))
