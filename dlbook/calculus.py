@@ -420,9 +420,9 @@ def tanh_mlp(x: Tensor, weights: Sequence[Tensor], biases: Sequence[Tensor]) -> 
     .. math::
 
         \mathbf{h}_0 = \vx, \quad
-        \mathbf{h}_\ell = \tanh(W_\ell \mathbf{h}_{\ell-1} + \mathbf{b}_\ell)
-        \;(\ell < L), \quad
-        f(\vx) = W_L \mathbf{h}_{L-1} + \mathbf{b}_L.
+        \mathbf{h}_l = \tanh(W_l \mathbf{h}_{l-1} + \mathbf{b}_l)
+        \;(l < k), \quad
+        f(\vx) = W_k \mathbf{h}_{k-1} + \mathbf{b}_k.
 
     Defined in Chapter 3 (the chain rule).
 
@@ -434,7 +434,7 @@ def tanh_mlp(x: Tensor, weights: Sequence[Tensor], biases: Sequence[Tensor]) -> 
 
     Returns
     -------
-    Tensor, shape (d_L,)
+    Tensor, shape (d_k,)
 
     Raises
     ------
@@ -465,8 +465,8 @@ def mlp_jacobian(x: Tensor, weights: Sequence[Tensor], biases: Sequence[Tensor])
 
     .. math::
 
-        \frac{\partial f}{\partial \vx} = W_L \, D_{L-1} W_{L-1} \cdots D_1 W_1,
-        \qquad D_\ell = \operatorname{diag}(1 - \mathbf{h}_\ell^2),
+        \frac{\partial f}{\partial \vx} = W_k \, D_{k-1} W_{k-1} \cdots D_1 W_1,
+        \qquad D_l = \operatorname{diag}(1 - \mathbf{h}_l^2),
 
     since :math:`\tanh' = 1 - \tanh^2`. Defined in Chapter 3 (the chain rule).
 
@@ -478,7 +478,7 @@ def mlp_jacobian(x: Tensor, weights: Sequence[Tensor], biases: Sequence[Tensor])
 
     Returns
     -------
-    Tensor, shape (d_L, d_0)
+    Tensor, shape (d_k, d_0)
 
     Raises
     ------
@@ -501,7 +501,7 @@ def mlp_jacobian(x: Tensor, weights: Sequence[Tensor], biases: Sequence[Tensor])
         h = torch.tanh(W @ h + b)
         # D_l W_l J: scaling the rows of W_l J by 1 - h_l^2 is the product with diag(...)
         J = (1 - h**2)[:, None] * (W @ J)  # (d_l, d_0)
-    return weights[-1] @ J  # (d_L, d_0)
+    return weights[-1] @ J  # (d_k, d_0)
 
 
 # --------------------------------------------------------------------------------------

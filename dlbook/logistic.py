@@ -682,7 +682,7 @@ def fit_logistic_gd(
 
         \btheta_{t+1} = \btheta_t - \eta \nabla \hat{R}(\btheta_t),
         \qquad \eta = 1/L \text{ by default}, \quad
-        L = \tfrac{1}{4N} \lambda_{\max}(\tilde{X}^\top \tilde{X}) + \lambda ,
+        L = \tfrac{1}{4N} \lVert \tilde{X} \rVert_2^2 + \lambda ,
 
     where :math:`L` bounds the Hessian (because :math:`\mu(1-\mu) \le 1/4`), which makes
     every step decrease the objective. Defined in Chapter 6 (gradient descent vs Newton).

@@ -530,7 +530,7 @@ def average_state_dicts(
                 acc += (wj / total) * state[key].to(device=value.device, dtype=acc_dtype)
             averaged[key] = acc.to(value.dtype)
         else:
-            averaged[key] = states[-1][key].detach().clone()
+            averaged[key] = states[-1][key].detach().to(value.device, copy=True)
     return averaged
 
 
