@@ -867,7 +867,8 @@ def mutual_information_histogram(x: Tensor, y: Tensor, bins: int = 20) -> Tensor
         \hat I = \sum_{i, j} \hat P(i, j) \log \frac{\hat P(i, j)}{\hat P(i)\, \hat P(j)}
 
     The estimate is biased upwards, by about :math:`(B - 1)^2 / (2N)` for independent
-    variables and :math:`B` bins per axis. Defined in Chapter 4 (mutual information).
+    variables and :math:`B` bins per axis when every cell is well populated (Paninski,
+    2003). Defined in Chapter 4 (mutual information).
 
     Parameters
     ----------
