@@ -339,7 +339,10 @@ def sub(a: Variable | Tensor | float, b: Variable | Tensor | float) -> Variable:
     return Variable.from_op(va.data - vb.data, (va, vb), backward, "sub")
 
 
-def mul(a: Variable | Tensor | float, b: Variable | Tensor | float) -> Variable:
+def mul(
+    a: Variable | Tensor | float,
+    b: Variable | Tensor | float,
+) -> Variable:
     r"""Broadcasting product :math:`a \odot b`; backward :math:`\bar a = \bar g \odot b,\
     \bar b = \bar g \odot a`.
 
@@ -465,8 +468,10 @@ def matmul(a: Variable | Tensor, b: Variable | Tensor) -> Variable:
     da, db = va.data, vb.data
 
     def backward(g: Tensor) -> tuple[Tensor, ...]:
-        # (n, p) @ (p, m) -> (n, m) and (m, n) @ (n, p) -> (m, p), batched over "..."
-        return unbroadcast(g @ db.mT, da.shape), unbroadcast(da.mT @ g, db.shape)
+        # A (n, p), B (p, m), g (n, m), all batched over any leading axes
+        grad_a = unbroadcast(g @ db.mT, da.shape)  # (n, m) @ (m, p) -> (n, p)
+        grad_b = unbroadcast(da.mT @ g, db.shape)  # (p, n) @ (n, m) -> (p, m)
+        return grad_a, grad_b
 
     return Variable.from_op(da @ db, (va, vb), backward, "matmul")
 
@@ -948,7 +953,10 @@ def gradients(
     *adds* the results to its parents' gradients, because a node used several times
     influences the output along several paths (the multivariate chain rule):
 
-    .. math:: \bar v = \sum_{c \,\in\, \text{children}(v)} \bar c\, \frac{\partial c}{\partial v}.
+    .. math::
+
+        \bar v = \sum_{c \,\in\, \text{children}(v)}
+        \Big(\frac{\partial c}{\partial v}\Big)^{\!\top} \bar c .
 
     Runs under ``torch.no_grad()``; leaves nothing on the nodes.
 
@@ -979,15 +987,18 @@ def gradients(
     >>> gradients(y.sum(), [x])
     [tensor([5.])]
     """
-    grads: dict[int, Tensor] = {id(output): _seed(output, grad)}  # dL/dL = 1
+    # dL/dL = 1 (or the given upstream gradient)
+    grads: dict[int, Tensor] = {id(output): _seed(output, grad)}
     with torch.no_grad():
         for node in reversed(topological_order(output)):
             g = grads.get(id(node))
             if g is None or node.backward_fn is None:
                 continue
-            for parent, contribution in zip(node.parents, node.backward_fn(g), strict=True):
+            local = node.backward_fn(g)
+            for parent, part in zip(node.parents, local, strict=True):
                 if not parent.requires_grad:
                     continue
-                key = id(parent)  # accumulate: a reused node sums over its uses
-                grads[key] = contribution if key not in grads else grads[key] + contribution
+                # accumulate: a node used several times sums over its uses
+                key = id(parent)
+                grads[key] = grads[key] + part if key in grads else part
     return [grads.get(id(v), torch.zeros_like(v.data)) for v in inputs]

@@ -43,10 +43,11 @@ def _non_negative(name: str, value: float) -> float:
     return float(value)
 
 
-def _unit_interval(name: str, value: float) -> float:
-    """A decay rate such as beta or alpha: in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+def _unit_interval(name: str, value: float, *, closed: bool = False) -> float:
+    """A decay rate such as beta or alpha: in [0, 1) (or [0, 1] when ``closed``)."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not is_number or not (0 <= value <= 1 if closed else 0 <= value < 1):
+        raise ValueError(f"{name} must lie in [0, 1{']' if closed else ')'}, got {value!r}")
     return float(value)
 
 
@@ -136,7 +137,7 @@ def sgd_update(
     _same_shape(param, grad, buffer=buffer)
     _non_negative("lr", lr)
     _unit_interval("momentum", momentum)
-    _unit_interval("dampening", dampening)
+    _unit_interval("dampening", dampening, closed=True)  # 1 is allowed, as in torch
     _non_negative("weight_decay", weight_decay)
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError(
@@ -420,7 +421,7 @@ class SGD(Optimizer):
     ) -> None:
         super().__init__(params, lr)
         self.momentum = _unit_interval("momentum", momentum)
-        self.dampening = _unit_interval("dampening", dampening)
+        self.dampening = _unit_interval("dampening", dampening, closed=True)
         self.weight_decay = _non_negative("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("nesterov needs momentum > 0 and dampening == 0")

@@ -23,6 +23,7 @@ CONFIGS: list[tuple[type[optim.Optimizer], type[torch.optim.Optimizer], dict[str
     (optim.SGD, torch.optim.SGD, {"lr": 0.05, "weight_decay": 0.1}),
     (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}),
     (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "dampening": 0.3}),
+    (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "dampening": 1.0}),
     (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
     (
         optim.SGD,
@@ -284,6 +285,7 @@ def test_warmup_without_warmup_is_cosine() -> None:
     [
         (lambda w: optim.SGD([w], lr=-0.1), "lr"),
         (lambda w: optim.SGD([w], lr=0.1, momentum=1.0), "momentum"),
+        (lambda w: optim.SGD([w], lr=0.1, momentum=0.5, dampening=1.5), r"dampening.*\[0, 1\]"),
         (lambda w: optim.SGD([w], lr=0.1, nesterov=True), "nesterov"),
         (lambda w: optim.SGD([w], lr=0.1, weight_decay=-1.0), "weight_decay"),
         (lambda w: optim.RMSprop([w], alpha=1.5), "alpha"),
