@@ -12,6 +12,7 @@ step number.
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Iterable
 
@@ -347,11 +348,11 @@ def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
 # --------------------------------------------------------------------------------------
 # Optimisers with the torch.optim interface
 # --------------------------------------------------------------------------------------
-class Optimizer:
+class Optimizer(abc.ABC):
     r"""Base class: a list of parameters, a state per parameter, ``step`` and ``zero_grad``.
 
-    A subclass implements :meth:`update`, one pure update rule applied to each parameter
-    that has a gradient; :meth:`step` writes the results back into the parameters in place
+    Abstract: a subclass implements :meth:`update`, one pure update rule applied to each
+    parameter that has a gradient; :meth:`step` writes the results back into the parameters in place
     (as ``torch.optim`` does, so a model sees its new weights). ``lr`` is a plain attribute:
     a schedule sets it before each step.
 
@@ -390,9 +391,9 @@ class Optimizer:
                 state["step"] = int(state.get("step") or 0) + 1
                 p.copy_(self.update(p.detach(), p.grad, state))
 
+    @abc.abstractmethod
     def update(self, param: Tensor, grad: Tensor, state: dict[str, Tensor | int | None]) -> Tensor:
-        """Return the new value of ``param``, updating ``state`` (subclasses define it)."""
-        raise NotImplementedError(f"{type(self).__name__} must define update()")
+        """Return the new value of ``param``, updating ``state`` (each optimiser's rule)."""
 
 
 class SGD(Optimizer):

@@ -333,3 +333,8 @@ def test_schedules_reject_bad_input() -> None:
         optim.warmup_cosine_lr(1, lr=0.1, warmup_steps=10, total_steps=10)
     with pytest.raises(ValueError, match="start_factor"):
         optim.warmup_cosine_lr(1, lr=0.1, warmup_steps=2, total_steps=10, start_factor=0.0)
+
+
+def test_the_base_optimiser_is_abstract() -> None:
+    with pytest.raises(TypeError, match="abstract"):
+        optim.Optimizer([torch.zeros(2, requires_grad=True)], lr=0.1)  # type: ignore[abstract]
