@@ -103,6 +103,15 @@ def _check_theta(theta: object, X: Tensor) -> Tensor:
     return theta
 
 
+def _check_problem(
+    theta: object, X: object, y: object, lam: float
+) -> tuple[Tensor, Tensor, Tensor, float]:
+    """The arguments every binary-logistic function takes, checked: (theta, X, y, lam)."""
+    X = _check_design(X)
+    y_f = _check_binary(X, y)
+    return _check_theta(theta, X), X, y_f, _check_lam(lam)
+
+
 def _check_labels(y: object, n: int, num_classes: int, name: str = "y") -> Tensor:
     if not isinstance(y, Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor, got {type(y).__name__}")
@@ -489,11 +498,7 @@ def logistic_objective(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) ->
     >>> round(float(logistic_objective(theta, X, torch.tensor([1, 0]))), 4)  # log 2
     0.6931
     """
-    X = _check_design(X)
-    y_f = _check_binary(X, y)
-    theta = _check_theta(theta, X)
-    lam = _check_lam(lam)
-    return _objective(theta, X, y_f, lam)
+    return _objective(*_check_problem(theta, X, y, lam))
 
 
 def logistic_gradient(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> Tensor:
@@ -530,11 +535,7 @@ def logistic_gradient(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> 
     >>> logistic_gradient(torch.zeros(2, dtype=torch.float64), X, torch.tensor([1, 0]))
     tensor([-0.5000,  0.0000], dtype=torch.float64)
     """
-    X = _check_design(X)
-    y_f = _check_binary(X, y)
-    theta = _check_theta(theta, X)
-    lam = _check_lam(lam)
-    return _gradient(theta, X, y_f, lam)
+    return _gradient(*_check_problem(theta, X, y, lam))
 
 
 def logistic_hessian(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> Tensor:
@@ -574,10 +575,8 @@ def logistic_hessian(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> T
     tensor([[0.2500, 0.0000],
             [0.0000, 0.2500]], dtype=torch.float64)
     """
-    X = _check_design(X)
-    _check_binary(X, y)
-    theta = _check_theta(theta, X)
-    return _hessian(theta, X, _check_lam(lam))
+    theta, X, _, lam = _check_problem(theta, X, y, lam)
+    return _hessian(theta, X, lam)
 
 
 def newton_step(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> Tensor:
@@ -621,10 +620,7 @@ def newton_step(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> Tensor
     >>> newton_step(torch.zeros(2, dtype=torch.float64), X, torch.tensor([1, 0]), lam=1.0)
     tensor([0.4000, 0.0000], dtype=torch.float64)
     """
-    X = _check_design(X)
-    y_f = _check_binary(X, y)
-    theta = _check_theta(theta, X)
-    return _newton(theta, X, y_f, _check_lam(lam))
+    return _newton(*_check_problem(theta, X, y, lam))
 
 
 @dataclass(frozen=True)
