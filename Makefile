@@ -27,7 +27,7 @@ $(STAMP): requirements.txt pyproject.toml
 # The execution cache is keyed on each chapter's code, not on dlbook's: clear it whenever
 # the package changes (and always in CI), so no page shows numbers from older code.
 book: $(STAMP)
-	@mkdir -p _build; h=$$(cat pyproject.toml dlbook/*.py | $(PY) -c \
+	@mkdir -p _build; h=$$(cat pyproject.toml $$(find dlbook -name "*.py" | sort) | $(PY) -c \
 	  "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())"); \
 	if [ -n "$(CI)" ] || [ "$$(cat _build/.dlbook_hash 2>/dev/null)" != "$$h" ]; then \
 	  echo "dlbook changed (or CI): executing every chapter afresh"; \

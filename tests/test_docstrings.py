@@ -12,8 +12,10 @@ import pytest
 
 import dlbook
 
+# Every module of the package, subpackages (Part V's dlbook.generative) included.
 MODULES = [
-    importlib.import_module(f"dlbook.{info.name}") for info in pkgutil.iter_modules(dlbook.__path__)
+    importlib.import_module(info.name)
+    for info in pkgutil.walk_packages(dlbook.__path__, prefix="dlbook.")
 ]
 
 
