@@ -3,6 +3,8 @@
 #   make test   set up .venv, run lint, type check and the whole test suite
 # Also: make grade [EX=ex00_tools]   grade your homework in exercises/
 #       make chapter CH=book/preface  build one chapter (with the front matter) while writing it
+#       make bench [BENCH=bench_cnn]  run the benchmarks (ratios against the PyTorch built-ins)
+#       make serve                    serve the built site on http://localhost:8000
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +15,7 @@ STAMP  := $(VENV)/.installed
 # or _config.yml never meet a stale Sphinx environment.
 BOOK_FLAGS := -W -n --keep-going --all
 
-.PHONY: book test grade chapter lint typecheck clean
+.PHONY: book test grade chapter bench serve lint typecheck clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -70,6 +72,16 @@ chapter: $(STAMP)
 	  echo "$$warnings"; tail -n 20 _build/chapters/$$n/build.log; \
 	  echo "make chapter: the build of $(CH) failed (full log: _build/chapters/$$n/build.log)"; exit 1; fi; \
 	echo "Built _build/chapters/$$n/_build/html/$(CH:.md=).html (log: _build/chapters/$$n/build.log)"
+
+# Every benchmark, or one (BENCH=bench_cnn), in the project's environment.
+bench: $(STAMP)
+	@set -e; for f in $$(ls benchmarks/$(or $(BENCH),bench_*).py); do \
+	  echo "== $$f"; $(PY) $$f; done
+
+# The built site over HTTP (search and downloads behave as on a web server).
+serve:
+	@test -f _build/html/index.html || { echo "no site yet: run make book first"; exit 2; }
+	$(PY) -m http.server --directory _build/html --bind 127.0.0.1 8000
 
 clean:
 	rm -rf _build .pytest_cache .mypy_cache .ruff_cache .hypothesis
