@@ -5,6 +5,8 @@
 #       make chapter CH=book/preface  build one chapter (with the front matter) while writing it
 #       make bench [BENCH=bench_cnn]  run the benchmarks (ratios against the PyTorch built-ins)
 #       make serve                    serve the built site on http://localhost:8000
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -14,6 +16,9 @@ STAMP  := $(VENV)/.installed
 # --all re-reads every source (cheap: execution stays cached), so edits to the .bib files
 # or _config.yml never meet a stale Sphinx environment.
 BOOK_FLAGS := -W -n --keep-going --all
+# Lines of build output no reader needs: myst-nb's configuration dump and ipykernel's note
+# that the kernel talks to the builder over local TCP.
+BUILD_NOISE := NbParserConfig\(|Kernel is running over TCP without encryption
 
 .PHONY: book test grade chapter bench serve lint typecheck clean
 
@@ -35,7 +40,8 @@ book: $(STAMP)
 	  echo "dlbook changed (or CI): executing every chapter afresh"; \
 	  rm -rf _build/.jupyter_cache _build/jupyter_execute; fi; \
 	echo "$$h" > _build/.dlbook_hash
-	DLBOOK_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/jupyter-book build $(BOOK_FLAGS) .
+	DLBOOK_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/jupyter-book build $(BOOK_FLAGS) . \
+	  2>&1 | { grep --line-buffered -vE "$(BUILD_NOISE)" || true; }
 	@echo "The site is in _build/html/index.html"
 
 lint: $(STAMP)
