@@ -20,9 +20,41 @@ SETS = sorted(
 )
 
 
+def student_file(exercise_set: str) -> Path:
+    """The file a student fills in: the set's one module that is neither a grader nor init."""
+    folder = ROOT / "exercises" / exercise_set
+    (path,) = (
+        p for p in folder.glob("*.py") if p.name != "__init__.py" and not p.stem.startswith("test_")
+    )
+    return path
+
+
+def committed_stub(path: Path) -> str:
+    """The stub as committed (so a student's solutions in the working copy change nothing).
+
+    Falls back to the working copy outside a git checkout or for a file not yet committed.
+    """
+    relative = path.relative_to(ROOT).as_posix()
+    shown = subprocess.run(
+        ["git", "show", f"HEAD:{relative}"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return shown.stdout if shown.returncode == 0 else path.read_text()
+
+
 def grade(mode: str, tmp_path: Path) -> dict[str, str | None]:
-    """Run the grader in a fresh interpreter; map each test to its failure message (or None)."""
+    """Run the grader in a fresh interpreter; map each test to its failure message (or None).
+
+    In ``student`` mode it grades the stubs as committed, copied to ``tmp_path``.
+    """
     report = tmp_path / f"{mode}.xml"
+    where: list[str] = []
+    if mode == "student":
+        for exercise_set in SETS:
+            stub = student_file(exercise_set)
+            copy = tmp_path / "stubs" / exercise_set / stub.name
+            copy.parent.mkdir(parents=True)
+            copy.write_text(committed_stub(stub))
+        where = [f"--submission-dir={tmp_path / 'stubs'}"]
     completed = subprocess.run(
         [
             sys.executable,
@@ -30,6 +62,7 @@ def grade(mode: str, tmp_path: Path) -> dict[str, str | None]:
             "pytest",
             "exercises",
             f"--solutions={mode}",
+            *where,
             "-q",
             "-p",
             "no:cacheprovider",
@@ -91,6 +124,7 @@ def test_each_set_has_statements_stubs_and_three_graded_functions(exercise_set: 
     exec(compile(source, str(tests[0]), "exec"), namespace)
     references = namespace["REFERENCES"]
     assert isinstance(references, dict) and len(references) >= 3
-    stub = (folder / str(namespace["SUBMISSION"])).read_text()
+    assert student_file(exercise_set).name == namespace["SUBMISSION"]
+    stub = committed_stub(folder / str(namespace["SUBMISSION"]))
     stubs = re.findall(r"^\s+raise NotImplementedError\(", stub, re.MULTILINE)
     assert len(stubs) == len(references), "one stub per graded function"
