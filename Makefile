@@ -3,11 +3,14 @@
 #   make test   set up .venv, run lint, type check and the whole test suite
 # Also: make grade [EX=ex00_tools]   grade your homework in exercises/
 #       make chapter CH=book/preface  build one chapter (with the front matter) while writing it
+#       make book EDITION=student     the same site with every exercise solution removed
 #       make bench [BENCH=bench_cnn]  run the benchmarks (ratios against the PyTorch built-ins)
 #       make serve                    serve the built site on http://localhost:8000
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
+# full: solutions folded under each exercise (for self-learners); student: solutions absent.
+EDITION ?= full
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
@@ -40,8 +43,8 @@ book: $(STAMP)
 	  echo "dlbook changed (or CI): executing every chapter afresh"; \
 	  rm -rf _build/.jupyter_cache _build/jupyter_execute; fi; \
 	echo "$$h" > _build/.dlbook_hash
-	DLBOOK_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1 $(BIN)/jupyter-book build $(BOOK_FLAGS) . \
-	  2>&1 | { grep --line-buffered -vE "$(BUILD_NOISE)" || true; }
+	DLBOOK_EDITION=$(EDITION) DLBOOK_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1 \
+	  $(BIN)/jupyter-book build $(BOOK_FLAGS) . 2>&1 | { grep --line-buffered -vE "$(BUILD_NOISE)" || true; }
 	@echo "The site is in _build/html/index.html"
 
 # The student's file in each exercise set (the one that is neither a grader nor __init__.py)

@@ -1,0 +1,130 @@
+"""The student edition: every exercise solution is absent from the site and its downloads.
+
+A two-page book is built twice with the book's own Sphinx extension (``book/_ext``), once
+as the student edition and once as the full edition, so the test also shows that the
+solution text it looks for is really there when it should be.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+dlbook_site = importlib.import_module("dlbook_site")  # the book's Sphinx extension
+
+SECRET = "the-answer-is-forty-two"
+PAGE = f"""---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter
+
+```{{code-cell}} ipython3
+print(6 * 7)
+```
+
+**Exercise 1.5 (a question).** What is six times seven?
+
+```{{admonition}} Solution
+:class: dropdown
+
+It is 42, {SECRET} (short fence).
+```
+
+**Exercise 1.6 (another).** Show it with code.
+
+````{{admonition}} Solution
+:class: dropdown
+
+```python
+print("{SECRET} inside a code block, long fence")
+```
+````
+
+**Exercise 1.7 (no solution given).** Think about it.
+
+```{{admonition}} Note
+A note that stays in every edition.
+```
+"""
+
+
+def build(tmp_path: Path, edition: str) -> Path:
+    book = tmp_path / edition
+    book.mkdir()
+    (book / "intro.md").write_text("# Intro\n\nThe front page.\n")
+    (book / "chapter.md").write_text(PAGE)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapter\n")
+    (book / "_config.yml").write_text(
+        "title: Editions\n"
+        "execute:\n  execute_notebooks: force\n"
+        "html:\n  use_download_button: true\n"
+        "sphinx:\n"
+        "  local_extensions:\n"
+        f"    dlbook_site: {ROOT / 'book' / '_ext'}\n"
+        "  extra_extensions:\n    - sphinx_togglebutton\n"
+    )
+    environment = {**os.environ, "DLBOOK_EDITION": edition}
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", "-W", "-n", str(book)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=240,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return book / "_build" / "html"
+
+
+def site_text(site: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(site)): path.read_text(errors="replace")
+        for path in site.rglob("*")
+        if path.is_file() and path.suffix in {".html", ".js", ".md", ".ipynb", ".txt"}
+    }
+
+
+@pytest.mark.slow
+def test_student_edition_has_no_solution_anywhere(tmp_path: Path) -> None:
+    student = site_text(build(tmp_path, "student"))
+    leaks = [name for name, text in student.items() if SECRET in text]
+    assert not leaks, f"solution text in the student edition: {leaks}"
+    page = student["chapter.html"]
+    assert "What is six times seven?" in page and "A note that stays" in page
+    downloads = [name for name in student if name.startswith("_sources/chapter")]
+    assert any(name.endswith(".ipynb") for name in downloads), downloads
+    assert any(name.endswith(".md") for name in downloads), downloads
+    for name in downloads:
+        assert "Exercise 1.7" in student[name], name
+
+    full = site_text(build(tmp_path, "full"))
+    assert SECRET in full["chapter.html"]
+    assert all(SECRET in full[name] for name in downloads), "the full edition keeps them"
+
+
+def test_strip_solutions_keeps_everything_else() -> None:
+    stripped = dlbook_site.strip_solutions(PAGE)
+    assert SECRET not in stripped
+    assert stripped.count("**Exercise") == 3 and "A note that stays" in stripped
+    assert "print(6 * 7)" in stripped
+
+
+def test_an_unknown_edition_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DLBOOK_EDITION", "teacher")
+    with pytest.raises(ValueError, match="DLBOOK_EDITION must be one of"):
+        dlbook_site.edition()
