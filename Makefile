@@ -1,7 +1,8 @@
 # The two commands a newcomer runs (see README.md):
 #   make book   set up .venv, execute every chapter, write the site to _build/html
 #   make test   set up .venv, run lint, type check and the whole test suite
-# Also: make grade [EX=ex00_tools]   grade your homework in exercises/
+# Also: make grade [EX=ex00_tools]   grade your homework in exercises/ (scores per exercise;
+#                                     DETAIL=1 full reports, RESULTS=f.json Gradescope's file)
 #       make chapter CH=book/preface  build one chapter (with the front matter) while writing it
 #       make book EDITION=student     the same site with every exercise solution removed
 #       make bench [BENCH=bench_cnn]  run the benchmarks (ratios against the PyTorch built-ins)
@@ -65,8 +66,10 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(PY) -m pytest
 
+# The scores per exercise and one line per failure; DETAIL=1 adds the grader's full reports.
 grade: $(STAMP)
-	$(PY) -m pytest exercises/$(EX)
+	$(PY) -m pytest exercises/$(EX) -p no:cacheprovider \
+	  $(if $(DETAIL),,-q --tb=no -rN) $(if $(RESULTS),--results-json=$(RESULTS))
 
 # One chapter with the front matter and bibliography, in its own build folder and cache, so
 # authors can work on several chapters at once. The chapter is the root page. Links to

@@ -10,6 +10,7 @@ import torch
 
 from dlbook import available_devices
 from dlbook.grading import load_submission
+from exercises.report import Scores
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,6 +27,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="read each set's file from DIR/<set>/ instead of exercises/<set>/ (CI's proof "
         "grades the stubs as committed there, so your solutions never break make test)",
     )
+    parser.addoption(
+        "--results-json",
+        default=None,
+        metavar="PATH",
+        help="also write the scores to PATH in Gradescope's autograder results.json format",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "points(n): the points a grader test is worth (default 1)")
+    config.pluginmanager.register(Scores(config.getoption("--results-json")), "dlbook-scores")
 
 
 @pytest.fixture(params=available_devices(), ids=str)
