@@ -782,7 +782,7 @@ class VAE(nn.Module):
             raise ValueError(f"x must have shape (N, {self.data_dim}), got {tuple(x.shape)}")
         weight = self._weight()
         if x.device != weight.device:
-            raise ValueError(f"x is on {x.device} but the model is on {weight.device}")
+            raise ValueError(f"x is on device {x.device} but the model is on {weight.device}")
         if x.dtype != weight.dtype:
             raise TypeError(f"x has dtype {x.dtype} but the model has dtype {weight.dtype}")
         outside = x.numel() and (float(x.min()) < 0 or float(x.max()) > 1)
