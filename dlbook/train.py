@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import sys
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -384,7 +385,14 @@ def fit(
     history = history if history is not None else History()
     loader = _as_loader("train", train, batch_size, True, seed)
     start = history.epochs[-1] + 1 if history.epochs else 1
-    bar = tqdm(range(start, start + epochs), desc="epochs", disable=not _progress_enabled(progress))
+    # Off a terminal (a notebook, a log file) every refresh is a new output: refresh rarely.
+    interactive = getattr(sys.stderr, "isatty", lambda: False)()
+    bar = tqdm(
+        range(start, start + epochs),
+        desc="epochs",
+        disable=not _progress_enabled(progress),
+        mininterval=0.1 if interactive else 5.0,
+    )
     for epoch in bar:
         if isinstance(loader, TensorBatches):
             loader.set_epoch(epoch)

@@ -8,7 +8,9 @@ solution text it looks for is really there when it should be.
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,11 +33,22 @@ kernelspec:
   name: python3
 ---
 
+(sec-chapter)=
 # A chapter
 
 ```{{code-cell}} ipython3
+from myst_nb import glue
+
 print(6 * 7)
+glue("product", "42", display=False)
 ```
+
+The product is {{glue:text}}`product`, as {{cite}}`doe2020numbers` showed; the front page
+is {{ref}}`the intro <sec-intro>`, and {{eq}}`eq-product` is numbered.
+
+$$
+6 \times 7 = 42
+$$ (eq-product)
 
 **Exercise 1.5 (a question).** What is six times seven?
 
@@ -66,13 +79,20 @@ A note that stays in every edition.
 def build(tmp_path: Path, edition: str) -> Path:
     book = tmp_path / edition
     book.mkdir()
-    (book / "intro.md").write_text("# Intro\n\nThe front page.\n")
+    (book / "intro.md").write_text(
+        "(sec-intro)=\n# Intro\n\nThe front page.\n\n```{bibliography}\n```\n"
+    )
+    (book / "references.bib").write_text(
+        "@book{doe2020numbers,\n  author = {Doe, Jane and Roe, Richard},\n"
+        "  title = {On Numbers},\n  publisher = {Example Press},\n  year = {2020}\n}\n"
+    )
     (book / "chapter.md").write_text(PAGE)
     (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapter\n")
     (book / "_config.yml").write_text(
         "title: Editions\n"
         "execute:\n  execute_notebooks: force\n"
         "html:\n  use_download_button: true\n"
+        "bibtex_bibfiles:\n  - references.bib\n"
         "sphinx:\n"
         "  local_extensions:\n"
         f"    dlbook_site: {ROOT / 'book' / '_ext'}\n"
@@ -115,6 +135,22 @@ def test_student_edition_has_no_solution_anywhere(tmp_path: Path) -> None:
     full = site_text(build(tmp_path, "full"))
     assert SECRET in full["chapter.html"]
     assert all(SECRET in full[name] for name in downloads), "the full edition keeps them"
+
+
+@pytest.mark.slow
+def test_downloaded_notebooks_are_plain_jupyter_markdown(tmp_path: Path) -> None:
+    site = build(tmp_path, "full")
+    cells = json.loads((site / "_sources" / "chapter.ipynb").read_text())["cells"]
+    texts = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown"]
+    markdown = "\n".join(texts)
+    assert re.search(r"\{[a-z:]+\}`", markdown) is None, "a MyST role is left raw"
+    assert "(sec-chapter)=" not in markdown and "$$ (eq-product)" not in markdown
+    assert "The product is 42, as (Doe and Roe, 2020) showed" in markdown
+    assert "[the intro](intro.html#sec-intro)" in markdown and "(1) is numbered" in markdown
+    assert markdown.count("<details>") == 2 and "<summary>Solution</summary>" in markdown
+    assert texts[-1].startswith("## References")
+    assert "Doe and Roe (2020). On Numbers. Example Press." in texts[-1]
+    assert "```{code-cell}" not in markdown  # code stays in code cells, run or not
 
 
 def test_strip_solutions_keeps_everything_else() -> None:

@@ -5,6 +5,10 @@
   has no launch service).
 * Drop sphinx-thebe's assets: the book runs no live kernels, and its config script is
   injected twice by this Jupyter Book version, a console error on every page.
+* Those notebooks read well in Jupyter: their Markdown is converted to plain Jupyter
+  Markdown (``jupyter_markdown``: glued numbers filled in, citations as (Author, year)
+  with a reference list, cross-references as links to the site, solutions as
+  ``<details>``).
 * The student edition (``DLBOOK_EDITION=student``, ``make book EDITION=student``): every
   exercise solution (an ``{admonition}`` titled "Solution") is removed from the pages, the
   search index and the downloadable ``.md`` and ``.ipynb`` files: absent, not hidden. The
@@ -14,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 from pathlib import Path
@@ -22,7 +27,9 @@ from typing import Any
 import nbformat
 from docutils import nodes
 from jupyter_cache import get_cache
+from jupyter_markdown import Resolver, jupyter_markdown
 from sphinx.application import Sphinx
+from sphinx.util import docname_join
 
 EDITIONS = ("full", "student")
 
@@ -71,6 +78,109 @@ def _strip_downloads(app: Sphinx, exception: BaseException | None) -> None:
             source.write_text(strip_solutions(text), encoding="utf-8")
 
 
+def _authors(entry: Any) -> str:
+    people = entry.persons.get("author") or entry.persons.get("editor") or []
+    names = [" ".join(person.last_names) for person in people] or ["Anon."]
+    if len(names) == 1:
+        return names[0]
+    return f"{names[0]} and {names[1]}" if len(names) == 2 else f"{names[0]} et al."
+
+
+def _bibliography(app: Sphinx) -> dict[str, Any]:
+    """The book's bibliography entries by key, parsed once per build."""
+    cached = getattr(app, "_dlbook_bibliography", None)
+    if cached is None:
+        from pybtex.database import parse_file
+
+        cached = {}
+        for name in app.config.bibtex_bibfiles:
+            cached.update(parse_file(str(Path(app.srcdir) / name)).entries)
+        app._dlbook_bibliography = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _reference_line(key: str, entry: Any) -> str:
+    fields = entry.fields
+    venue = fields.get("journal") or fields.get("booktitle") or fields.get("publisher") or ""
+    title = str(fields.get("title", key)).replace("{", "").replace("}", "")
+    parts = [f"{_authors(entry)} ({fields.get('year', 'n.d.')}). {title}."]
+    if venue:
+        parts.append(str(venue).replace("{", "").replace("}", "") + ".")
+    return "- " + " ".join(parts)
+
+
+def _resolver(app: Sphinx, pagename: str, notebook: Any) -> Resolver:
+    glued: dict[str, str] = {}
+    # myst-nb keeps what a page glued beside its executed notebook (<page>.glue.json), and
+    # a notebook merged from the execution cache also holds it as outputs.
+    stored = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.glue.json"
+    if stored.is_file():
+        for name, value in json.loads(stored.read_text(encoding="utf-8")).items():
+            plain = value.get("data", {}).get("text/plain")
+            if plain is not None:
+                glued[name] = str(plain).strip("'\"")
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            scrap = output.get("metadata", {}).get("scrapbook")
+            if scrap:
+                plain = output.get("data", {}).get(scrap.get("mime_prefix", "") + "text/plain")
+                if plain is not None:
+                    glued[scrap["name"]] = str(plain).strip("'\"")
+    bibliography = _bibliography(app)
+    env = app.env
+    labels = env.domaindata["std"]["labels"]
+    equations = env.domaindata["math"]["objects"]
+    base = app.config.html_baseurl.rstrip("/") + "/" if app.config.html_baseurl else ""
+
+    def uri(docname: str, anchor: str = "") -> str:
+        if base:
+            target = base + app.builder.get_target_uri(docname)
+        else:
+            target = app.builder.get_relative_uri(pagename, docname)
+        return target + (f"#{anchor}" if anchor else "")
+
+    def link(role: str, target: str) -> tuple[str, str] | None:
+        if role == "doc":
+            docname = docname_join(pagename, target)
+            if docname not in env.titles:
+                return None
+            return uri(docname), env.titles[docname].astext()
+        if target not in labels:
+            return None
+        docname, anchor, title = labels[target]
+        if role == "numref":
+            number = env.toc_fignumbers.get(docname, {}).get("figure", {}).get(anchor)
+            if number is None:
+                return None
+            title = app.config.numfig_format["figure"] % ".".join(map(str, number))
+        return uri(docname, anchor), title
+
+    def equation(label: str) -> str | None:
+        found = equations.get(label)
+        return None if found is None else str(found[1])
+
+    def cite(key: str) -> str | None:
+        entry = bibliography.get(key)
+        return None if entry is None else f"{_authors(entry)}, {entry.fields.get('year', 'n.d.')}"
+
+    return Resolver(glue=glued.get, cite=cite, link=link, equation=equation)
+
+
+def plain_notebook(app: Sphinx, pagename: str, notebook: Any) -> Any:
+    """``notebook`` with every Markdown cell in plain Jupyter Markdown, references last."""
+    resolve = _resolver(app, pagename, notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = jupyter_markdown(cell.source, resolve)
+    if resolve.cited:
+        bibliography = _bibliography(app)
+        lines = [
+            _reference_line(key, bibliography[key]) for key in resolve.cited if key in bibliography
+        ]
+        notebook.cells.append(nbformat.v4.new_markdown_cell("## References\n\n" + "\n".join(lines)))
+    return notebook
+
+
 def _offer_notebook(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
@@ -92,7 +202,7 @@ def _offer_notebook(
         for cell in notebook.cells:
             if cell.cell_type == "markdown":
                 cell.source = strip_solutions(cell.source)
-    nbformat.write(notebook, target)
+    nbformat.write(plain_notebook(app, pagename, notebook), target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
