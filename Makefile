@@ -16,6 +16,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
+
+# `make PYTHON=python3.12 ...` with a .venv made by another Python would silently keep the
+# old one: say so instead.
+ifeq ($(origin PYTHON),command line)
+ifneq ($(wildcard $(PY)),)
+VERSION_OF = $(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifneq ($(call VERSION_OF,$(PYTHON)),$(call VERSION_OF,$(PY)))
+$(error .venv was made with Python $(call VERSION_OF,$(PY)), but PYTHON=$(PYTHON) is \
+  Python $(or $(call VERSION_OF,$(PYTHON)),(not found)): remove .venv (rm -rf .venv) to rebuild it)
+endif
+endif
+endif
 # Chapters are executed on every build: cached between local builds, always fresh in CI.
 # --all re-reads every source (cheap: execution stays cached), so edits to the .bib files
 # or _config.yml never meet a stale Sphinx environment.
