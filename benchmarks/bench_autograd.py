@@ -1,24 +1,24 @@
 """How fast is the book's from-scratch autograd? One training epoch against PyTorch autograd.
 
-    python benchmarks/bench_autograd.py [--device cpu|cuda] [--repeats 7] [--threads N]
+    python benchmarks/bench_autograd.py [--device cpu|cuda] [--rounds 5] [--threads N]
 
 Trains the digits MLP of Chapter 8 (64-128-10, ReLU, mini-batches of 32, plain SGD) for
 one epoch twice over, side by side in one process: with ``dlbook.autograd``/``dlbook.nn``
 (forward ops in Python, backward closures, :func:`dlbook.nn.sgd_step`) and with the same
 net as ``torch.nn.Sequential`` trained by ``loss.backward()`` and ``torch.optim.SGD``.
-Both see the same batches and start from the same weights. The figure is the median of
-``--repeats`` epochs of each, measured alternately, and their ratio (target: within 3x).
+Both see the same batches and start from the same weights; after two epochs each their
+test accuracies are printed side by side. Then epochs are timed with
+``benchmarks/harness.py`` (warm-up, ``blocked_autorange``, the two sides interleaved over
+``--rounds`` rounds): the median of each and their ratio (target: within 3x).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from harness import compare, report
 from torch import nn
 
 import dlbook
@@ -26,20 +26,10 @@ from dlbook import autograd, data, train
 from dlbook import nn as dnn
 
 
-def seconds(work: Callable[[], object], device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    work()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     args = parser.parse_args()
     if args.threads is not None:
@@ -72,25 +62,20 @@ def main() -> None:
             F.cross_entropy(theirs(xb), yb).backward()
             opt.step()
 
-    engine_epoch()  # warm-up
-    torch_epoch()
-    engine_s, torch_s = [], []
-    for _ in range(args.repeats):
-        engine_s.append(seconds(engine_epoch, device))
-        torch_s.append(seconds(torch_epoch, device))
-    a, b = statistics.median(engine_s), statistics.median(torch_s)
+    for _ in range(2):
+        engine_epoch()
+        torch_epoch()
     acc_ours = train.accuracy(ours(split.X_test).data, split.y_test).item()
     acc_theirs = train.accuracy(theirs(split.X_test), split.y_test).item()
-
-    print(
-        f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-        f"median of {args.repeats} epochs of {len(batches)} batches"
+    print(f"test accuracy after 2 epochs: dlbook {acc_ours:.4f}, torch {acc_theirs:.4f}")
+    row = compare(
+        f"one epoch ({len(batches)} batches)", engine_epoch, torch_epoch, rounds=args.rounds
     )
-    print(f"{'what':34s} {'ms/epoch':>9s}")
-    print(f"{'dlbook.autograd (from scratch)':34s} {1e3 * a:9.1f}")
-    print(f"{'torch.autograd':34s} {1e3 * b:9.1f}")
-    print(f"ratio (dlbook / torch): {a / b:.2f}   (target: <= 3)")
-    print(f"test accuracy after {1 + args.repeats} epochs: {acc_ours:.4f} vs {acc_theirs:.4f}")
+    report(
+        [row],
+        title=f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}",
+    )
+    print(f"ratio (dlbook / torch): {row.ratio:.2f}   (target: <= 3)")
 
 
 if __name__ == "__main__":

@@ -1,23 +1,23 @@
 """What does writing the optimisers out cost? dlbook.optim against torch.optim, side by side.
 
-    python benchmarks/bench_optim.py [--device cpu|cuda] [--repeats 7] [--steps 200]
+    python benchmarks/bench_optim.py [--device cpu|cuda] [--rounds 5] [--steps 50]
 
-For each optimiser, two copies of the same network get the same gradients and take
-``--steps`` steps, one with ``dlbook.optim`` (a readable per-tensor loop, Chapter 9) and
-one with ``torch.optim`` (PyTorch's default, which fuses the update across tensors with
-its ``foreach`` kernels). Each figure is the median over ``--repeats`` alternating runs in
-one process; the ratio is dlbook / torch. The two copies' weights are compared at the end,
-so the timing is of the same arithmetic.
+For each optimiser, two copies of the same network get the same gradients, one updated by
+``dlbook.optim`` (a readable per-tensor loop, Chapter 9) and one by ``torch.optim``
+(PyTorch's default, which fuses the update across tensors with its ``foreach`` kernels).
+First both take ``--steps`` steps and their weights are compared, so the timing is of the
+same arithmetic; then one step of each is timed with ``benchmarks/harness.py`` (warm-up,
+``blocked_autorange``, the two sides interleaved over ``--rounds`` rounds). The ratio is
+dlbook / torch: its median and the range over rounds.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
+from harness import compare, report
 from torch import nn
 
 import dlbook
@@ -44,16 +44,11 @@ OPTIMISERS: dict[str, Pair] = {
 }
 
 
-def synchronize() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=50)
     args = parser.parse_args()
     device = dlbook.device(args.device)
 
@@ -66,28 +61,23 @@ def main() -> None:
             p.grad = torch.randn_like(p)
         return ps
 
-    print(
-        f"device: {device}, torch {torch.__version__}, {args.steps} steps per run, "
-        f"median of {args.repeats} runs"
-    )
-    print(f"{'optimiser':18s}{'dlbook ms':>11s}{'torch ms':>10s}{'ratio':>8s}  max |diff|")
+    rows, diffs = [], []
     for name, (make_ours, make_torch) in OPTIMISERS.items():
         ours_p, torch_p = params(), params()
         ours, theirs = make_ours(ours_p), make_torch(torch_p)
-        timings: dict[str, list[float]] = {"ours": [], "torch": []}
-        for _ in range(args.repeats):
-            for key, opt in (("ours", ours), ("torch", theirs)):
-                synchronize()
-                start = time.perf_counter()
-                for _ in range(args.steps):
-                    opt.step()  # type: ignore[attr-defined]
-                synchronize()
-                timings[key].append((time.perf_counter() - start) * 1e3)
-        a, b = statistics.median(timings["ours"]), statistics.median(timings["torch"])
-        diff = max(
-            float((p - q).detach().abs().max()) for p, q in zip(ours_p, torch_p, strict=True)
+        for _ in range(args.steps):
+            ours.step()  # type: ignore[attr-defined]
+            theirs.step()
+        diffs.append(
+            max(float((p - q).detach().abs().max()) for p, q in zip(ours_p, torch_p, strict=True))
         )
-        print(f"{name:18s}{a:11.2f}{b:10.2f}{a / b:8.2f}  {diff:.1e}")
+        rows.append(compare(f"{name}, one step", ours.step, theirs.step, rounds=args.rounds))  # type: ignore[attr-defined]
+    report(
+        rows,
+        title=f"device: {device}, torch {torch.__version__}, {torch.get_num_threads()} threads",
+    )
+    for (name, _), diff in zip(OPTIMISERS.items(), diffs, strict=True):
+        print(f"{name}: max |dlbook - torch| after {args.steps} steps {diff:.1e}")
 
 
 if __name__ == "__main__":

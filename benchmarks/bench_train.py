@@ -1,9 +1,10 @@
 """How much do dlbook.train's conveniences cost? Ratios against plain PyTorch, side by side.
 
-    python benchmarks/bench_train.py [--device cpu|cuda] [--repeats 5]
+    python benchmarks/bench_train.py [--device cpu|cuda] [--rounds 5]
 
-Each figure is the median of ``--repeats`` runs of dlbook's version divided by the median
-of the same work written directly in PyTorch, measured alternately in one process:
+Each figure is dlbook's version against the same work written directly in PyTorch, timed
+with ``benchmarks/harness.py`` (warm-up, ``blocked_autorange``, the two sides interleaved
+over ``--rounds`` rounds; the ratio's median and its range over rounds):
 
 * one training epoch with ``fit`` (metrics, history, validation) vs a bare loop over the
   same batches;
@@ -15,36 +16,21 @@ of the same work written directly in PyTorch, measured alternately in one proces
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from harness import compare, report
 from torch import nn
 
 import dlbook
 from dlbook import data, train
 
 
-def median_seconds(work: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        work()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     device = dlbook.device(args.device)
     split = data.load_digits(device)
@@ -123,15 +109,8 @@ def main() -> None:
             ("evaluate", with_evaluate, bare_eval),
             ("save_checkpoint", with_save, bare_save),
         ]:
-            ours(), theirs()  # warm-up
-            ours_s = median_seconds(ours, args.repeats)
-            theirs_s = median_seconds(theirs, args.repeats)
-            rows.append((name, ours_s, theirs_s))
-
-    print(f"device: {device}, torch {torch.__version__}, median of {args.repeats} runs")
-    print(f"{'what':32s} {'dlbook ms':>10s} {'PyTorch ms':>11s} {'ratio':>7s}")
-    for name, ours_s, theirs_s in rows:
-        print(f"{name:32s} {1e3 * ours_s:10.2f} {1e3 * theirs_s:11.2f} {ours_s / theirs_s:7.2f}")
+            rows.append(compare(name, ours, theirs, rounds=args.rounds))
+    report(rows, title=f"device: {device}, torch {torch.__version__}")
 
 
 if __name__ == "__main__":
