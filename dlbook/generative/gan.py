@@ -1,0 +1,664 @@
+r"""Generative adversarial networks: the reference implementations of Chapter 16.
+
+In teaching order: the discriminator's loss computed stably from logits; the
+saturating and non-saturating generator losses; the optimal discriminator
+:math:`D^\star = p/(p + q)` and the value of the game at it, which is
+:math:`2\,\mathrm{JS}(p \,\Vert\, q) - \log 4`; packing, PacGAN's remedy for mode collapse;
+a generator and a discriminator as small multilayer perceptrons; and :func:`train_gan`, the
+alternating training loop. Every random draw comes from an explicit ``torch.Generator``,
+and everything runs on the device of its inputs (the networks' device for training).
+
+The pair :class:`Generator` / :class:`Discriminator` and :func:`train_gan` are the GAN
+that Chapter 17 compares with the other families of Part V; their signatures are stable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dlbook.train import History
+
+__all__ = [
+    "Discriminator",
+    "Generator",
+    "discriminator_loss",
+    "gan_value",
+    "generator_loss",
+    "jensen_shannon",
+    "optimal_discriminator",
+    "pack",
+    "train_gan",
+]
+
+GeneratorLoss = Literal["non_saturating", "saturating"]
+
+
+# --------------------------------------------------------------------------------------
+# Checking inputs
+# --------------------------------------------------------------------------------------
+def _check_float(x: object, name: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
+def _check_logits(x: object, name: str) -> Tensor:
+    x = _check_float(x, name)
+    if x.numel() == 0:
+        raise ValueError(f"`{name}` must hold at least one logit, got shape {tuple(x.shape)}")
+    return x
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {value!r}")
+    return value
+
+
+def _check_generator(generator: object) -> torch.Generator:
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"`generator` must be a torch.Generator (e.g. dlbook.generator(0)), got "
+            f"{type(generator).__name__}"
+        )
+    return generator
+
+
+# --------------------------------------------------------------------------------------
+# The losses
+# --------------------------------------------------------------------------------------
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    r"""The discriminator's loss, the negated GAN value, computed stably from logits.
+
+    With :math:`D = \sigma(a)` for a logit :math:`a`, the discriminator maximises
+    :math:`\E_{\mathbf{x}\sim p}\log D(\mathbf{x}) + \E_{\mathbf{z}}\log(1 - D(G(\mathbf{z})))`,
+    that is, it minimises
+
+    .. math:: L_D = \frac1N\sum_i \operatorname{softplus}(-a_i^{\text{real}})
+       + \frac1M\sum_j \operatorname{softplus}(a_j^{\text{fake}}),
+
+    since :math:`-\log\sigma(a) = \operatorname{softplus}(-a)` and
+    :math:`-\log(1 - \sigma(a)) = \operatorname{softplus}(a)` (Chapter 16, the minimax
+    game). This is binary cross-entropy with label 1 for real and 0 for generated samples,
+    each set averaged on its own, and it is exact for logits of any size.
+
+    Parameters
+    ----------
+    real_logits : Tensor, any shape
+        Discriminator logits on data samples.
+    fake_logits : Tensor, any shape
+        Discriminator logits on generated samples.
+
+    Returns
+    -------
+    Tensor, shape ()
+
+    Raises
+    ------
+    TypeError
+        If a logit tensor is not floating point.
+    ValueError
+        If a logit tensor is empty or the two are on different devices.
+
+    References
+    ----------
+    I. Goodfellow et al., "Generative adversarial nets", NeurIPS 2014, equation (1).
+
+    Examples
+    --------
+    >>> round(discriminator_loss(torch.zeros(3), torch.zeros(2)).item(), 6)  # 2 log 2
+    1.386294
+    """
+    real_logits = _check_logits(real_logits, "real_logits")
+    fake_logits = _check_logits(fake_logits, "fake_logits")
+    if real_logits.device != fake_logits.device:
+        raise ValueError(
+            f"`real_logits` and `fake_logits` must be on the same device, got "
+            f"{real_logits.device} and {fake_logits.device}"
+        )
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_loss(fake_logits: Tensor, *, kind: GeneratorLoss = "non_saturating") -> Tensor:
+    r"""The generator's loss from the discriminator's logits on generated samples.
+
+    .. math:: L_G^{\text{sat}} = \frac1M\sum_j \log\bigl(1 - \sigma(a_j)\bigr)
+       = -\frac1M\sum_j \operatorname{softplus}(a_j), \qquad
+       L_G^{\text{ns}} = -\frac1M\sum_j \log\sigma(a_j)
+       = \frac1M\sum_j \operatorname{softplus}(-a_j).
+
+    The saturating loss is the minimax game's own; its gradient
+    :math:`\partial L/\partial a = -\sigma(a)/M` vanishes when the discriminator confidently
+    rejects the samples (:math:`a \to -\infty`), which is the situation at the start of
+    training. The non-saturating loss (Goodfellow et al. 2014, section 3) has the same
+    fixed point and the gradient :math:`-(1 - \sigma(a))/M`, which is largest there
+    (Chapter 16, saturating and non-saturating losses).
+
+    Parameters
+    ----------
+    fake_logits : Tensor, any shape
+        Discriminator logits on generated samples.
+    kind : {"non_saturating", "saturating"}, default "non_saturating"
+
+    Returns
+    -------
+    Tensor, shape ()
+
+    Raises
+    ------
+    TypeError
+        If ``fake_logits`` is not a floating-point tensor.
+    ValueError
+        If it is empty or ``kind`` is unknown.
+
+    References
+    ----------
+    I. Goodfellow et al., "Generative adversarial nets", NeurIPS 2014, section 3.
+
+    Examples
+    --------
+    >>> a = torch.tensor([-10.0])
+    >>> round(generator_loss(a).item(), 4), round(generator_loss(a, kind="saturating").item(), 6)
+    (10.0, -4.5e-05)
+    """
+    fake_logits = _check_logits(fake_logits, "fake_logits")
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean()
+    if kind == "saturating":
+        return -F.softplus(fake_logits).mean()
+    raise ValueError(f"`kind` must be 'non_saturating' or 'saturating', got {kind!r}")
+
+
+# --------------------------------------------------------------------------------------
+# The optimal discriminator and the Jensen-Shannon divergence
+# --------------------------------------------------------------------------------------
+def _check_densities(p: object, q: object) -> tuple[Tensor, Tensor]:
+    p = _check_float(p, "p")
+    q = _check_float(q, "q")
+    if p.shape != q.shape:
+        raise ValueError(
+            f"`p` and `q` must have the same shape, got {tuple(p.shape)} and {tuple(q.shape)}"
+        )
+    if p.device != q.device:
+        raise ValueError(f"`p` and `q` must be on the same device, got {p.device} and {q.device}")
+    if p.dtype != q.dtype:
+        raise TypeError(f"`p` and `q` must have the same dtype, got {p.dtype} and {q.dtype}")
+    if p.device.type != "meta" and (bool((p < 0).any()) or bool((q < 0).any())):
+        raise ValueError("densities `p` and `q` must be nonnegative")
+    return p, q
+
+
+def optimal_discriminator(p: Tensor, q: Tensor) -> Tensor:
+    r"""The best discriminator for a fixed generator: :math:`D^\star = p/(p + q)`.
+
+    For each :math:`\mathbf{x}`, :math:`D \mapsto p(\mathbf{x})\log D +
+    q(\mathbf{x})\log(1 - D)` is maximised at :math:`D = p/(p+q)` (Goodfellow et al. 2014,
+    Proposition 1; Chapter 16, the optimal discriminator). Where both densities are zero
+    every value is optimal; this function returns :math:`1/2` there.
+
+    Parameters
+    ----------
+    p : Tensor, any shape
+        Data density values :math:`p(\mathbf{x})`, nonnegative.
+    q : Tensor, same shape
+        Generator density values :math:`q(\mathbf{x})`, nonnegative.
+
+    Returns
+    -------
+    Tensor, same shape, values in :math:`[0, 1]`
+
+    Raises
+    ------
+    TypeError
+        If an input is not floating point or the dtypes differ.
+    ValueError
+        If the shapes or devices differ or a density is negative.
+
+    Examples
+    --------
+    >>> optimal_discriminator(torch.tensor([1.0, 0.0, 3.0]), torch.tensor([1.0, 0.0, 1.0]))
+    tensor([0.5000, 0.5000, 0.7500])
+    """
+    p, q = _check_densities(p, q)
+    total = p + q
+    safe = torch.where(total > 0, total, torch.ones_like(total))
+    return torch.where(total > 0, p / safe, torch.full_like(total, 0.5))
+
+
+def gan_value(p: Tensor, q: Tensor, x: Tensor) -> Tensor:
+    r"""The value of the game at the optimal discriminator, by trapezoidal quadrature.
+
+    .. math:: V(D^\star, q) = \int p \log\frac{p}{p+q} + q\log\frac{q}{p+q}\,dx,
+
+    which equals :math:`2\,\mathrm{JS}(p\,\Vert\,q) - \log 4` (Goodfellow et al. 2014,
+    Theorem 1; Chapter 16, the link to the Jensen-Shannon divergence); :math:`0\log 0 = 0`.
+
+    Parameters
+    ----------
+    p, q : Tensor, shape (G,)
+        Both densities on the grid ``x``.
+    x : Tensor, shape (G,)
+        Increasing grid points covering (numerically) the support of both.
+
+    Returns
+    -------
+    Tensor, shape ()
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`optimal_discriminator`, or if ``x`` is not a 1-D increasing grid of the
+        densities' length.
+
+    Examples
+    --------
+    >>> x = torch.linspace(-10, 10, 2001, dtype=torch.float64)
+    >>> p = torch.exp(-x**2 / 2) / (2 * torch.pi) ** 0.5
+    >>> round(gan_value(p, p, x).item(), 6) == round(-math.log(4), 6)  # p = q: JS = 0
+    True
+    """
+    p, q = _check_densities(p, q)
+    _check_grid(x, p)
+    # log(1 - D*) as log(q / (p + q)): 1 - D* rounds to 0 where q << p but q > 0.
+    total = p + q
+    safe = torch.where(total > 0, total, torch.ones_like(total))
+    integrand = torch.xlogy(p, p / safe) + torch.xlogy(q, q / safe)  # (G,)
+    return torch.trapezoid(integrand, x)
+
+
+def jensen_shannon(p: Tensor, q: Tensor, x: Tensor) -> Tensor:
+    r"""The Jensen-Shannon divergence of two densities on a grid, in nats.
+
+    .. math:: \mathrm{JS}(p\,\Vert\,q) = \tfrac12\,\mathrm{KL}(p\,\Vert\,m)
+       + \tfrac12\,\mathrm{KL}(q\,\Vert\,m), \qquad m = \tfrac12(p + q),
+
+    each KL integral computed with the trapezoidal rule; :math:`0 \le \mathrm{JS} \le
+    \log 2` (Chapter 16, the link to the Jensen-Shannon divergence).
+
+    Parameters
+    ----------
+    p, q : Tensor, shape (G,)
+    x : Tensor, shape (G,)
+
+    Returns
+    -------
+    Tensor, shape ()
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`gan_value`.
+
+    Examples
+    --------
+    >>> x = torch.linspace(0, 2, 2001, dtype=torch.float64)
+    >>> p = (x < 1).double(); q = (x >= 1).double()  # disjoint supports
+    >>> round(jensen_shannon(p, q, x).item() / math.log(2), 2)
+    1.0
+    """
+    p, q = _check_densities(p, q)
+    _check_grid(x, p)
+    m = 0.5 * (p + q)
+    safe_m = torch.where(m > 0, m, torch.ones_like(m))
+    kl_p = torch.trapezoid(torch.xlogy(p, p) - torch.xlogy(p, safe_m), x)
+    kl_q = torch.trapezoid(torch.xlogy(q, q) - torch.xlogy(q, safe_m), x)
+    return 0.5 * (kl_p + kl_q)
+
+
+def _check_grid(x: object, p: Tensor) -> None:
+    x = _check_float(x, "x")
+    if x.ndim != 1 or p.ndim != 1 or x.shape != p.shape:
+        raise ValueError(
+            f"`x`, `p` and `q` must be 1-D of the same length, got shapes {tuple(x.shape)} "
+            f"and {tuple(p.shape)}"
+        )
+    if x.shape[0] < 2 or (x.device.type != "meta" and not bool((x[1:] > x[:-1]).all())):
+        raise ValueError("`x` must be an increasing grid of at least two points")
+
+
+# --------------------------------------------------------------------------------------
+# Packing (PacGAN)
+# --------------------------------------------------------------------------------------
+def pack(x: Tensor, num_packed: int) -> Tensor:
+    r"""Concatenate groups of ``num_packed`` consecutive samples into one input.
+
+    PacGAN's discriminator judges :math:`m` samples at once, all real or all generated
+    (Lin et al. 2018): row :math:`b` of the result is
+    :math:`(\mathbf{x}_{bm}, \mathbf{x}_{bm+1}, \dots, \mathbf{x}_{bm+m-1})`
+    (Chapter 16, packing).
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, D)
+        Samples; :math:`N` must be a multiple of :math:`m`.
+    num_packed : int
+        The packing degree :math:`m` (1 leaves ``x`` unchanged).
+
+    Returns
+    -------
+    Tensor, shape (N / m, m * D)
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a tensor.
+    ValueError
+        If ``x`` is not 2-D, ``num_packed < 1`` or :math:`N` is not a multiple of it.
+
+    References
+    ----------
+    Z. Lin, A. Khetan, G. Fanti and S. Oh, "PacGAN: The power of two samples in
+    generative adversarial networks", NeurIPS 2018.
+
+    Examples
+    --------
+    >>> pack(torch.arange(8.0).reshape(4, 2), 2)
+    tensor([[0., 1., 2., 3.],
+            [4., 5., 6., 7.]])
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"`x` must be a torch.Tensor, got {type(x).__name__}")
+    num_packed = _positive_int(num_packed, "num_packed")
+    if x.ndim != 2:
+        raise ValueError(f"`x` must have shape (N, D), got shape {tuple(x.shape)}")
+    n, d = x.shape
+    if n % num_packed:
+        raise ValueError(
+            f"the number of samples N = {n} is not a multiple of num_packed = {num_packed}"
+        )
+    return x.reshape(n // num_packed, num_packed * d)  # (N, D) -> (N / m, m D)
+
+
+# --------------------------------------------------------------------------------------
+# The two networks
+# --------------------------------------------------------------------------------------
+def _mlp(sizes: list[int], activation: type[nn.Module]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class Generator(nn.Module):
+    r"""A multilayer-perceptron generator :math:`G(\mathbf{z})`, :math:`\mathbf{z} \sim
+    \mathcal{N}(\mathbf{0}, I)`.
+
+    ``depth`` hidden layers of ``hidden`` ReLU units map the latent code to the data
+    space; ``output="sigmoid"`` squashes the output into :math:`(0, 1)` (pixels).
+
+    Parameters
+    ----------
+    data_dim : int
+        Dimension :math:`D` of a sample.
+    latent_dim : int, default 2
+        Dimension of :math:`\mathbf{z}`.
+    hidden : int, default 128
+    depth : int, default 3
+        Number of hidden layers.
+    output : {"linear", "sigmoid"}, default "linear"
+
+    Examples
+    --------
+    >>> net = Generator(2, latent_dim=3, hidden=8, depth=2)
+    >>> net.sample(5, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([5, 2])
+    """
+
+    def __init__(
+        self,
+        data_dim: int,
+        *,
+        latent_dim: int = 2,
+        hidden: int = 128,
+        depth: int = 3,
+        output: Literal["linear", "sigmoid"] = "linear",
+    ) -> None:
+        super().__init__()
+        self.data_dim = _positive_int(data_dim, "data_dim")
+        self.latent_dim = _positive_int(latent_dim, "latent_dim")
+        _positive_int(hidden, "hidden")
+        _positive_int(depth, "depth")
+        if output not in ("linear", "sigmoid"):
+            raise ValueError(f"`output` must be 'linear' or 'sigmoid', got {output!r}")
+        self.output = output
+        self.net = _mlp([latent_dim] + [hidden] * depth + [data_dim], nn.ReLU)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Map latent codes of shape (N, latent_dim) to samples of shape (N, data_dim)."""
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"`z` must have shape (N, {self.latent_dim}), got shape {tuple(z.shape)}"
+            )
+        out: Tensor = self.net(z)
+        return torch.sigmoid(out) if self.output == "sigmoid" else out
+
+    def latent(self, num_samples: int, *, generator: torch.Generator) -> Tensor:
+        r"""Draw :math:`\mathbf{z} \sim \mathcal{N}(\mathbf{0}, I)` of shape (N, latent_dim).
+
+        The numbers are drawn on ``generator``'s device and moved to the network's, so a
+        CPU generator gives the same codes whatever device the network is on.
+        """
+        num_samples = _positive_int(num_samples, "num_samples")
+        generator = _check_generator(generator)
+        weight = next(self.parameters())
+        z = torch.randn(num_samples, self.latent_dim, generator=generator, device=generator.device)
+        return z.to(device=weight.device, dtype=weight.dtype)
+
+    def sample(self, num_samples: int, *, generator: torch.Generator) -> Tensor:
+        """Draw ``num_samples`` samples, shape (N, data_dim), without tracking gradients.
+
+        The network is put in evaluation mode for the draw and put back as it was.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                out: Tensor = self(self.latent(num_samples, generator=generator))
+            return out
+        finally:
+            self.train(was_training)
+
+
+class Discriminator(nn.Module):
+    r"""A multilayer-perceptron discriminator returning one logit per (packed) input.
+
+    With ``pack`` :math:`= m > 1` it is PacGAN's discriminator: its input layer takes
+    :math:`m` samples concatenated (:func:`pack`), and it returns one logit for each group
+    of :math:`m` consecutive rows. ``depth`` hidden layers of ``hidden`` leaky-ReLU units
+    (slope 0.2).
+
+    Parameters
+    ----------
+    data_dim : int
+    hidden : int, default 128
+    depth : int, default 3
+    pack : int, default 1
+        PacGAN's packing degree :math:`m`.
+
+    Examples
+    --------
+    >>> net = Discriminator(2, hidden=8, depth=2, pack=2)
+    >>> net(torch.zeros(6, 2)).shape
+    torch.Size([3])
+    """
+
+    def __init__(self, data_dim: int, *, hidden: int = 128, depth: int = 3, pack: int = 1) -> None:
+        super().__init__()
+        self.data_dim = _positive_int(data_dim, "data_dim")
+        self.pack = _positive_int(pack, "pack")
+        _positive_int(hidden, "hidden")
+        _positive_int(depth, "depth")
+        self.net = _mlp([pack * data_dim] + [hidden] * depth + [1], _LeakyReLU)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits of shape (N / pack,) for samples of shape (N, data_dim)."""
+        if x.ndim != 2 or x.shape[1] != self.data_dim:
+            raise ValueError(
+                f"`x` must have shape (N, {self.data_dim}), got shape {tuple(x.shape)}"
+            )
+        out: Tensor = self.net(pack(x, self.pack))  # (N / m, m D) -> (N / m, 1)
+        return out.squeeze(1)
+
+
+class _LeakyReLU(nn.LeakyReLU):
+    def __init__(self) -> None:
+        super().__init__(0.2)
+
+
+# --------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------
+def train_gan(
+    generator_net: Generator,
+    discriminator: Discriminator,
+    data: Tensor,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    generator: torch.Generator,
+    loss: GeneratorLoss = "non_saturating",
+    betas: tuple[float, float] = (0.5, 0.999),
+    lr_end: float | None = None,
+) -> History:
+    r"""Train a GAN by alternating one discriminator step and one generator step.
+
+    Each step draws ``batch_size`` groups of ``discriminator.pack`` data samples (with
+    replacement) and as many generated ones, takes an Adam step on
+    :func:`discriminator_loss`, then an Adam step on :func:`generator_loss` of kind
+    ``loss`` for the same generated samples, judged by the updated discriminator
+    (Goodfellow et al. 2014, Algorithm 1 with :math:`k = 1`; Chapter 16, training a GAN).
+    With ``discriminator.pack`` :math:`= m > 1` this is PacGAN (Lin et al. 2018): each
+    step then sees :math:`m` times as many samples.
+
+    Training runs on the networks' device (``data`` is moved there); random draws come
+    from ``generator`` on its own device, so a CPU generator gives the same run on any
+    device up to floating-point differences.
+
+    Parameters
+    ----------
+    generator_net : Generator
+        Trained in place.
+    discriminator : Discriminator
+        Trained in place, on the same device as ``generator_net``.
+    data : Tensor, shape (N, D)
+        Training samples.
+    steps : int
+        Number of (discriminator, generator) step pairs.
+    batch_size : int
+        Discriminator inputs per step for each of real and generated (``batch_size *
+        pack`` samples each).
+    lr : float
+        Adam's learning rate, for both networks.
+    generator : torch.Generator
+        Source of every random draw (batches and codes).
+    loss : {"non_saturating", "saturating"}, default "non_saturating"
+        The generator's loss, :func:`generator_loss`.
+    betas : tuple of float, default (0.5, 0.999)
+        Adam's betas (0.5 as in Radford et al. 2016's DCGAN).
+    lr_end : float, optional
+        If given, the learning rate falls linearly from ``lr`` at the first step to
+        ``lr_end`` at the last (default: constant ``lr``).
+
+    Returns
+    -------
+    History
+        ``history["d_loss"]`` and ``history["g_loss"]``: the losses at every step.
+
+    Raises
+    ------
+    TypeError
+        If a network has the wrong class, ``data`` is not a floating-point tensor or
+        ``generator`` is not a ``torch.Generator``.
+    ValueError
+        If shapes disagree, the networks are on different devices, or ``steps``,
+        ``batch_size`` or ``lr`` is not positive, or ``loss`` is unknown.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> G, D = Generator(2, hidden=16, depth=1), Discriminator(2, hidden=16, depth=1)
+    >>> history = train_gan(G, D, torch.randn(64, 2, generator=g), steps=3, batch_size=8,
+    ...                     lr=1e-3, generator=g)
+    >>> len(history["d_loss"])
+    3
+    """
+    if not isinstance(generator_net, Generator):
+        raise TypeError(f"`generator_net` must be a Generator, got {type(generator_net).__name__}")
+    if not isinstance(discriminator, Discriminator):
+        raise TypeError(
+            f"`discriminator` must be a Discriminator, got {type(discriminator).__name__}"
+        )
+    data = _check_float(data, "data")
+    if data.ndim != 2 or data.shape[1] != generator_net.data_dim:
+        raise ValueError(
+            f"`data` must have shape (N, {generator_net.data_dim}), got shape {tuple(data.shape)}"
+        )
+    if discriminator.data_dim != generator_net.data_dim:
+        raise ValueError(
+            f"the discriminator takes samples of dimension {discriminator.data_dim}, the "
+            f"generator makes {generator_net.data_dim}"
+        )
+    steps = _positive_int(steps, "steps")
+    batch_size = _positive_int(batch_size, "batch_size")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"`lr` must be a positive number, got {lr!r}")
+    if loss not in ("non_saturating", "saturating"):
+        raise ValueError(f"`loss` must be 'non_saturating' or 'saturating', got {loss!r}")
+    if lr_end is not None and (
+        isinstance(lr_end, bool) or not isinstance(lr_end, (int, float)) or not lr_end >= 0
+    ):
+        raise ValueError(f"`lr_end` must be a nonnegative number, got {lr_end!r}")
+    generator = _check_generator(generator)
+    device = next(generator_net.parameters()).device
+    if next(discriminator.parameters()).device != device:
+        raise ValueError(
+            f"the networks must be on the same device, got {device} and "
+            f"{next(discriminator.parameters()).device}"
+        )
+    data = data.to(device=device, dtype=next(generator_net.parameters()).dtype)
+    per_step = batch_size * discriminator.pack
+    opt_g = torch.optim.Adam(generator_net.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+    generator_net.train()
+    discriminator.train()
+    d_losses, g_losses = [], []
+    for step in range(steps):
+        if lr_end is not None:
+            rate = lr + (lr_end - lr) * step / max(steps - 1, 1)
+            for group in (*opt_g.param_groups, *opt_d.param_groups):
+                group["lr"] = rate
+        idx = torch.randint(
+            data.shape[0], (per_step,), generator=generator, device=generator.device
+        )
+        real = data[idx.to(device)]
+        fake = generator_net(generator_net.latent(per_step, generator=generator))
+        # Discriminator step: real samples labelled 1, generated ones 0 (equation 1). One
+        # pass over both; groups of `pack` rows never straddle the two halves.
+        logits = discriminator(torch.cat([real, fake.detach()]))  # (2 B,)
+        d_loss = discriminator_loss(logits[:batch_size], logits[batch_size:])
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        # Generator step against the updated discriminator; only the generator moves.
+        g_loss = generator_loss(discriminator(fake), kind=loss)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        d_losses.append(d_loss.detach())
+        g_losses.append(g_loss.detach())
+    history = History()
+    d_all, g_all = torch.stack(d_losses).tolist(), torch.stack(g_losses).tolist()  # one sync
+    for step, (d_value, g_value) in enumerate(zip(d_all, g_all, strict=True)):
+        history.append(step, {"d_loss": d_value, "g_loss": g_value})
+    return history

@@ -1,0 +1,287 @@
+"""Tests for dlbook.generative.gan against PyTorch's losses, SciPy and closed forms."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import optimize
+from scipy.spatial.distance import jensenshannon
+
+from dlbook.generative import gan
+
+F64 = torch.float64
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+def randn(seed: int, *shape: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g, dtype=F64).to(device)
+
+
+# ------------------------------------------------------------------ losses
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_discriminator_loss_is_binary_cross_entropy(seed: int, device: torch.device) -> None:
+    real, fake = 3 * randn(seed, 7, device=device), 3 * randn(seed + 10, 5, device=device)
+    expected = F.binary_cross_entropy_with_logits(
+        real, torch.ones_like(real)
+    ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+    got = gan.discriminator_loss(real, fake)
+    assert got.device == real.device and got.dtype == F64
+    torch.testing.assert_close(got, expected, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("big", [1e4, 1e8])
+def test_losses_are_exact_at_extreme_logits(dtype: torch.dtype, big: float) -> None:
+    a = torch.tensor([big, -big], dtype=dtype)
+    # real logits +big (correct, loss 0) and -big (wrong, loss big); fake the same.
+    loss = gan.discriminator_loss(a, a)
+    assert torch.isfinite(loss) and loss.item() == pytest.approx((big + big) / 2, rel=1e-6)
+    assert gan.generator_loss(a).item() == pytest.approx(big / 2, rel=1e-6)
+    assert gan.generator_loss(a, kind="saturating").item() == pytest.approx(-big / 2, rel=1e-6)
+    a.requires_grad_(True)
+    gan.generator_loss(a).backward()
+    assert a.grad is not None and torch.isfinite(a.grad).all()
+
+
+def test_generator_losses_match_log_sigmoid_forms() -> None:
+    a = 4 * randn(3, 50)
+    sigma = torch.sigmoid(a)
+    torch.testing.assert_close(gan.generator_loss(a), -torch.log(sigma).mean())
+    torch.testing.assert_close(gan.generator_loss(a, kind="saturating"), torch.log1p(-sigma).mean())
+
+
+def test_generator_loss_gradients_are_the_stated_closed_forms() -> None:
+    # d/da of the saturating loss is -sigma(a)/M, of the non-saturating -(1 - sigma(a))/M.
+    a = torch.linspace(-8, 8, 17, dtype=F64, requires_grad=True)
+    (g_sat,) = torch.autograd.grad(gan.generator_loss(a, kind="saturating"), a)
+    (g_ns,) = torch.autograd.grad(gan.generator_loss(a), a)
+    s = torch.sigmoid(a.detach())
+    torch.testing.assert_close(g_sat, -s / 17, rtol=1e-12, atol=1e-16)
+    torch.testing.assert_close(g_ns, -(1 - s) / 17, rtol=1e-12, atol=1e-16)
+    # The point of the non-saturating loss: far more gradient where D rejects (a << 0).
+    assert abs(g_ns[0]) > 1000 * abs(g_sat[0])
+
+
+# ------------------------------------------------------------------ optimal discriminator
+@SETTINGS
+@given(st.floats(0.0, 5.0), st.floats(0.0, 5.0))
+def test_optimal_discriminator_maximises_the_pointwise_value(p: float, q: float) -> None:
+    d_star = gan.optimal_discriminator(torch.tensor([p], dtype=F64), torch.tensor([q], dtype=F64))
+    assert 0.0 <= d_star.item() <= 1.0
+    flipped = gan.optimal_discriminator(torch.tensor([q], dtype=F64), torch.tensor([p], dtype=F64))
+    assert d_star.item() + flipped.item() == pytest.approx(1.0, abs=1e-12)
+    if p > 1e-3 and q > 1e-3:
+        best = optimize.minimize_scalar(
+            lambda d: -(p * math.log(d) + q * math.log(1 - d)),
+            bounds=(1e-12, 1 - 1e-12),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
+        assert d_star.item() == pytest.approx(best.x, abs=1e-6)
+
+
+def test_optimal_discriminator_where_densities_vanish() -> None:
+    p = torch.tensor([0.0, 2.0, 0.0], dtype=F64)
+    q = torch.tensor([0.0, 0.0, 1.0], dtype=F64)
+    assert gan.optimal_discriminator(p, q).tolist() == [0.5, 1.0, 0.0]
+
+
+def gaussian(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+
+
+@pytest.mark.parametrize(("mean", "std"), [(0.0, 1.0), (1.0, 1.0), (3.0, 0.5), (8.0, 1.0)])
+def test_value_at_the_optimum_is_two_js_minus_log_four(mean: float, std: float) -> None:
+    x = torch.linspace(-12, 20, 32_001, dtype=F64)
+    p, q = gaussian(x, 0.0, 1.0), gaussian(x, mean, std)
+    # SciPy's Jensen-Shannon distance of the discretised densities, squared, is the
+    # divergence in nats (a Riemann sum; the grid is fine enough for 1e-6).
+    js = jensenshannon(p.numpy(), q.numpy()) ** 2
+    assert gan.jensen_shannon(p, q, x).item() == pytest.approx(js, abs=1e-6)
+    value = gan.gan_value(p, q, x).item()
+    assert value == pytest.approx(2 * js - math.log(4), abs=2e-6)
+    assert -math.log(4) - 1e-9 <= value <= 1e-9
+
+
+def test_gan_value_is_minus_log_four_for_equal_and_zero_for_disjoint() -> None:
+    x = torch.linspace(-1, 3, 4001, dtype=F64)
+    p = ((x >= 0) & (x < 1)).double()
+    assert gan.gan_value(p, p, x).item() == pytest.approx(-math.log(4), abs=1e-3)
+    q = ((x > 1.5) & (x <= 2.5)).double()
+    assert gan.gan_value(p, q, x).item() == pytest.approx(0.0, abs=1e-12)
+    assert gan.jensen_shannon(p, q, x).item() == pytest.approx(math.log(2), abs=1e-3)
+
+
+# ------------------------------------------------------------------ packing
+@pytest.mark.parametrize("m", [1, 2, 3, 6])
+def test_pack_concatenates_consecutive_samples(m: int) -> None:
+    x = randn(0, 12, 5)
+    expected = torch.stack([torch.cat(list(x[b * m : (b + 1) * m])) for b in range(12 // m)])
+    assert torch.equal(gan.pack(x, m), expected)
+    xt = x.T.contiguous().T  # non-contiguous input works
+    assert torch.equal(gan.pack(xt, m), expected)
+
+
+def test_packed_discriminator_is_an_mlp_on_the_concatenation() -> None:
+    torch.manual_seed(0)
+    net = gan.Discriminator(3, hidden=8, depth=2, pack=2).double()
+    x = randn(1, 10, 3)
+    expected = net.net(torch.cat([x[0::2], x[1::2]], dim=1)).squeeze(1)
+    torch.testing.assert_close(net(x), expected)
+    assert net.net[0].in_features == 6
+
+
+# ------------------------------------------------------------------ networks and training
+def test_generator_sample_is_reproducible_and_gradient_free(device: torch.device) -> None:
+    torch.manual_seed(0)
+    net = gan.Generator(2, latent_dim=3, hidden=8, depth=2).to(device)
+    a = net.sample(6, generator=torch.Generator().manual_seed(4))
+    b = net.sample(6, generator=torch.Generator().manual_seed(4))
+    assert a.shape == (6, 2) and a.device.type == device.type and not a.requires_grad
+    assert torch.equal(a, b) and net.training
+    z = torch.randn(6, 3, generator=torch.Generator().manual_seed(4)).to(device)
+    torch.testing.assert_close(a, net(z).detach())
+
+
+def test_sigmoid_generator_outputs_pixels() -> None:
+    net = gan.Generator(64, latent_dim=4, hidden=8, depth=1, output="sigmoid")
+    out = net.sample(5, generator=torch.Generator().manual_seed(0))
+    assert ((out > 0) & (out < 1)).all()
+
+
+def small_pair(pack: int = 1) -> tuple[gan.Generator, gan.Discriminator]:
+    torch.manual_seed(0)
+    return gan.Generator(1, latent_dim=1, hidden=16, depth=2), gan.Discriminator(
+        1, hidden=16, depth=2, pack=pack
+    )
+
+
+@pytest.fixture
+def one_thread() -> Any:
+    # Tiny networks: several threads only synchronise (and crawl on a busy machine).
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_train_gan_is_reproducible_and_moves_toward_the_data(device: torch.device) -> None:
+    data = 3.0 + 0.5 * torch.randn(2000, 1, generator=torch.Generator().manual_seed(0))
+    finals = []
+    for _ in range(2):
+        G, D = small_pair()
+        G, D = G.to(device), D.to(device)
+        before = G.sample(1000, generator=torch.Generator().manual_seed(9)).mean().item()
+        history = gan.train_gan(
+            G,
+            D,
+            data,
+            steps=300,
+            batch_size=64,
+            lr=5e-3,
+            generator=torch.Generator().manual_seed(1),
+        )
+        after = G.sample(1000, generator=torch.Generator().manual_seed(9))
+        finals.append(after)
+    assert len(history["d_loss"]) == 300 and len(history["g_loss"]) == 300
+    assert abs(before - 3.0) > 2.0 and abs(after.mean().item() - 3.0) < 0.5
+    torch.testing.assert_close(finals[0], finals[1])  # the same seed gives the same run
+
+
+def test_train_gan_with_packing_and_decay_runs() -> None:
+    G, D = small_pair(pack=3)
+    history = gan.train_gan(
+        G,
+        D,
+        torch.randn(100, 1),
+        steps=5,
+        batch_size=4,
+        lr=1e-3,
+        generator=torch.Generator().manual_seed(0),
+        loss="saturating",
+        lr_end=0.0,
+    )
+    assert all(math.isfinite(v) for v in history["d_loss"] + history["g_loss"])
+
+
+# ------------------------------------------------------------------ bad input
+Z = torch.zeros(4, dtype=F64)
+G1, D1 = small_pair()
+GOOD_TRAIN: dict[str, Any] = {
+    "steps": 1,
+    "batch_size": 2,
+    "lr": 1e-3,
+    "generator": torch.Generator().manual_seed(0),
+}
+DATA = torch.zeros(10, 1)
+BAD: list[tuple[str, Any, tuple[Any, ...], dict[str, Any], type[Exception], str]] = [
+    ("d_loss list", gan.discriminator_loss, ([0.0], Z), {}, TypeError, "torch.Tensor"),
+    ("d_loss int", gan.discriminator_loss, (Z.long(), Z), {}, TypeError, "floating-point"),
+    ("d_loss empty", gan.discriminator_loss, (Z[:0], Z), {}, ValueError, "at least one"),
+    ("d_loss devices", gan.discriminator_loss, (Z, Z.to("meta")), {}, ValueError, "same device"),
+    ("g_loss kind", gan.generator_loss, (Z,), {"kind": "minimax"}, ValueError, "kind"),
+    ("d_star negative", gan.optimal_discriminator, (-Z - 1, Z), {}, ValueError, "nonnegative"),
+    ("d_star shapes", gan.optimal_discriminator, (Z, Z[:2]), {}, ValueError, "same shape"),
+    ("d_star dtypes", gan.optimal_discriminator, (Z, Z.float()), {}, TypeError, "same dtype"),
+    ("d_star devices", gan.optimal_discriminator, (Z, Z.to("meta")), {}, ValueError, "device"),
+    ("value grid", gan.gan_value, (Z, Z, Z), {}, ValueError, "increasing"),
+    ("value grid length", gan.gan_value, (Z, Z, Z[:3]), {}, ValueError, "same length"),
+    ("pack ndim", gan.pack, (Z, 2), {}, ValueError, "(N, D)"),
+    ("pack multiple", gan.pack, (torch.zeros(5, 2), 2), {}, ValueError, "multiple"),
+    ("pack degree", gan.pack, (torch.zeros(4, 2), 0), {}, ValueError, "num_packed"),
+    ("train nets", gan.train_gan, (D1, G1, DATA), GOOD_TRAIN, TypeError, "Generator"),
+    ("train data int", gan.train_gan, (G1, D1, DATA.long()), GOOD_TRAIN, TypeError, "floating"),
+    (
+        "train data shape",
+        gan.train_gan,
+        (G1, D1, torch.zeros(10, 3)),
+        GOOD_TRAIN,
+        ValueError,
+        "shape",
+    ),
+    ("train steps", gan.train_gan, (G1, D1, DATA), {**GOOD_TRAIN, "steps": 0}, ValueError, "steps"),
+    ("train lr", gan.train_gan, (G1, D1, DATA), {**GOOD_TRAIN, "lr": -1.0}, ValueError, "lr"),
+    ("train loss", gan.train_gan, (G1, D1, DATA), {**GOOD_TRAIN, "loss": "w"}, ValueError, "loss"),
+    (
+        "train seed",
+        gan.train_gan,
+        (G1, D1, DATA),
+        {**GOOD_TRAIN, "generator": 0},
+        TypeError,
+        "Generator",
+    ),
+    ("generator z", G1, (torch.zeros(3, 2),), {}, ValueError, "shape"),
+    ("generator output", gan.Generator, (2,), {"output": "tanh"}, ValueError, "output"),
+    ("discriminator pack", gan.Discriminator, (2,), {"pack": 0}, ValueError, "pack"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "args", "kwargs", "error", "match"), BAD, ids=[b[0] for b in BAD]
+)
+def test_bad_input_gets_a_clear_error(
+    name: str,
+    function: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    error: type[Exception],
+    match: str,
+) -> None:
+    with pytest.raises(error, match=match.replace("(", r"\(").replace(")", r"\)")):
+        function(*args, **kwargs)
+
+
+def test_numpy_is_not_needed_for_packing() -> None:
+    # Regression guard: packing keeps dtype and device.
+    x = torch.zeros(4, 2, dtype=torch.float16)
+    assert gan.pack(x, 2).dtype == torch.float16
+    assert np.asarray(gan.pack(x, 4).shape).tolist() == [1, 8]
