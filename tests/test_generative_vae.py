@@ -206,6 +206,34 @@ def test_log_mean_exp_matches_scipy_and_is_stable() -> None:
     assert vae.log_mean_exp(torch.full((3,), -math.inf)).item() == -math.inf
 
 
+def test_bernoulli_elbo_matches_torch_distributions() -> None:
+    x = (randn(0, 4, 6) > 0).to(F64)
+    logits, mu, lv = 2 * randn(1, 3, 4, 6), randn(2, 4, 2), randn(3, 4, 2)
+    q = Independent(Normal(mu, (0.5 * lv).exp()), 1)
+    prior = Independent(Normal(torch.zeros_like(mu), torch.ones_like(mu)), 1)
+    expected = Independent(Bernoulli(logits=logits), 1).log_prob(x).mean(0) - kl_divergence(
+        q, prior
+    )
+    torch.testing.assert_close(vae.bernoulli_elbo(x, logits, mu, lv), expected)
+    torch.testing.assert_close(
+        vae.bernoulli_elbo(x, logits[0], mu, lv), vae.bernoulli_elbo(x, logits[:1], mu, lv)
+    )
+
+
+def test_importance_weights_and_iwae_bound_match_torch_distributions() -> None:
+    k, N, d = 7, 3, 2
+    z, mu, lv, ll = randn(0, k, N, d), randn(1, N, d), randn(2, N, d), 10 * randn(3, k, N)
+    q = Independent(Normal(mu, (0.5 * lv).exp()), 1)
+    prior = Independent(Normal(torch.zeros(d, dtype=F64), torch.ones(d, dtype=F64)), 1)
+    log_w = ll + prior.log_prob(z) - q.log_prob(z)
+    torch.testing.assert_close(vae.importance_log_weights(ll, z, mu, lv), log_w)
+    expected = special.logsumexp(log_w.numpy(), axis=0) - math.log(k)
+    np.testing.assert_allclose(vae.iwae_bound_from_samples(ll, z, mu, lv).numpy(), expected)
+    # huge log-likelihoods (log weights near -1e4) stay finite and exact in float32
+    big = vae.iwae_bound_from_samples(ll.float() - 1e4, z.float(), mu.float(), lv.float())
+    np.testing.assert_allclose(big.numpy(), expected - 1e4, rtol=1e-6)
+
+
 # ------------------------------------------------------------------ gradient estimators
 @pytest.mark.parametrize("estimator", ["reparameterization", "score"])
 def test_gradient_estimators_are_unbiased(estimator: Any) -> None:
@@ -241,6 +269,29 @@ def test_reparameterization_has_lower_variance_than_score_function() -> None:
         pathwise[0].var(0), torch.full((3,), 0.8, dtype=F64), atol=0.1, rtol=0
     )
     assert (score[0].var(0) > 10 * pathwise[0].var(0)).all()
+
+
+def test_leave_one_out_baseline_is_unbiased_and_reduces_variance() -> None:
+    mu, lv = torch.tensor([0.5, -0.3], dtype=F64), torch.tensor([0.0, -0.5], dtype=F64)
+
+    def f(z: Tensor) -> Tensor:
+        return ((z - 3) ** 2).sum(-1)
+
+    R = 2000
+    loo = torch.stack(
+        [
+            vae.score_gradient_leave_one_out(
+                f, mu, lv, num_samples=10, generator=dlbook.generator(i)
+            )[0]
+            for i in range(R)
+        ]
+    )
+    plain = vae.gradient_estimates(
+        f, mu, lv, num_samples=10, repeats=R, generator=dlbook.generator(0), estimator="score"
+    )[0]
+    exact = 2 * (mu - 3)
+    assert ((loo.mean(0) - exact).abs() < 5 * loo.std(0) / math.sqrt(R)).all()
+    assert (loo.var(0) < 0.2 * plain.var(0)).all()
 
 
 # ------------------------------------------------------------------ linear-Gaussian model

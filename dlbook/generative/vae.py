@@ -29,17 +29,21 @@ from torch import Tensor, nn
 __all__ = [
     "VAE",
     "active_units",
+    "bernoulli_elbo",
     "bernoulli_log_likelihood",
     "binomial_log_likelihood",
     "gaussian_kl",
     "gaussian_kl_diagonal",
     "gaussian_log_likelihood",
     "gradient_estimates",
+    "importance_log_weights",
+    "iwae_bound_from_samples",
     "linear_gaussian_elbo",
     "linear_gaussian_log_marginal",
     "linear_gaussian_posterior",
     "log_mean_exp",
     "reparameterize",
+    "score_gradient_leave_one_out",
     "train_vae",
 ]
 
@@ -428,6 +432,61 @@ def binomial_log_likelihood(x: Tensor, logits: Tensor, total_count: int) -> Tens
     return terms.sum(-1)
 
 
+def bernoulli_elbo(x: Tensor, logits: Tensor, mu: Tensor, log_var: Tensor) -> Tensor:
+    r"""The ELBO estimate of a Bernoulli decoder, from its logits at :math:`S` codes.
+
+    .. math::
+
+        \hat{\mathcal L}(\vx) = \frac1S\sum_{s=1}^S \log p(\vx\mid\vz_s)
+        - D_{\mathrm{KL}}\bigl(\mathcal N(\boldsymbol\mu, \operatorname{diag}
+        \boldsymbol\sigma^2)\,\Vert\,\mathcal N(0, I)\bigr)
+
+    (Chapter 15, :ref:`ch-vae`, eq. ``vae-elbo``), with the Bernoulli log-likelihood of
+    :func:`bernoulli_log_likelihood` and the KL of :func:`gaussian_kl_diagonal`.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, D)
+        Binary data.
+    logits : Tensor, shape (S, N, D) or (N, D)
+        The decoder's logits at :math:`S` reparameterised codes of each example (a 2-D
+        ``logits`` is one code per example).
+    mu, log_var : Tensor, shape (N, d_z)
+        The encoder's outputs.
+
+    Returns
+    -------
+    Tensor, shape (N,)
+
+    Raises
+    ------
+    TypeError, ValueError
+        On non-float tensors or shapes that do not fit.
+
+    Examples
+    --------
+    >>> x = torch.ones(1, 2); logits = torch.zeros(1, 2)
+    >>> round(bernoulli_elbo(x, logits, torch.zeros(1, 1), torch.zeros(1, 1)).item(), 4)
+    -1.3863
+    """
+    _check_float("x", x, min_dim=2)
+    _check_float("logits", logits, min_dim=2)
+    _check_float("mu", mu, min_dim=2)
+    _check_float("log_var", log_var, min_dim=2)
+    _check_shapes("mu", mu, "log_var", log_var)
+    if x.ndim != 2 or logits.ndim not in (2, 3) or logits.shape[-2:] != x.shape:
+        raise ValueError(
+            f"need x of shape (N, D) and logits of shape (S, N, D) or (N, D); got x "
+            f"{tuple(x.shape)} and logits {tuple(logits.shape)}"
+        )
+    if mu.ndim != 2 or mu.shape[0] != x.shape[0]:
+        raise ValueError(f"mu must have shape ({x.shape[0]}, d_z), got {tuple(mu.shape)}")
+    if logits.ndim == 2:
+        logits = logits.unsqueeze(0)  # (N, D) -> (1, N, D)
+    reconstruction = bernoulli_log_likelihood(x, logits).mean(0)  # (S, N) -> (N,)
+    return reconstruction - gaussian_kl_diagonal(mu, log_var)
+
+
 # --------------------------------------------------------------------------------------
 # Stable log-mean-exp (Section 15.7)
 # --------------------------------------------------------------------------------------
@@ -455,6 +514,89 @@ def log_mean_exp(a: Tensor, dim: int = 0) -> Tensor:
     if k == 0:
         raise ValueError(f"a must have at least one entry along dim {dim}, got shape {a.shape}")
     return torch.logsumexp(a, dim=dim) - math.log(k)
+
+
+def importance_log_weights(
+    log_likelihood: Tensor, z: Tensor, mu: Tensor, log_var: Tensor
+) -> Tensor:
+    r"""Log importance weights :math:`\log p(\vx\mid\vz_s) + \log p(\vz_s) - \log q(\vz_s\mid\vx)`.
+
+    .. math::
+
+        \log w_s = \log p(\vx\mid\vz_s) + \log\mathcal N(\vz_s; 0, I)
+        - \log\mathcal N(\vz_s; \boldsymbol\mu, \operatorname{diag}\boldsymbol\sigma^2)
+
+    (Chapter 15, :ref:`ch-vae`, eq. ``vae-iwae``), with :math:`\vz_s \sim q`.
+
+    Parameters
+    ----------
+    log_likelihood : Tensor, shape (k, N)
+        :math:`\log p(\vx_i\mid\vz_{s,i})` for each sample :math:`s` and example
+        :math:`i`.
+    z : Tensor, shape (k, N, d_z)
+        The samples.
+    mu, log_var : Tensor, shape (N, d_z)
+        The proposal :math:`q(\vz\mid\vx_i)` the samples were drawn from.
+
+    Returns
+    -------
+    Tensor, shape (k, N)
+
+    Examples
+    --------
+    >>> z = torch.zeros(1, 1, 1)  # q = the prior: the weight is the likelihood
+    >>> importance_log_weights(torch.tensor([[-2.0]]), z, torch.zeros(1, 1),
+    ...                        torch.zeros(1, 1)).item()
+    -2.0
+    """
+    _check_float("log_likelihood", log_likelihood, min_dim=2)
+    _check_float("z", z, min_dim=3)
+    _check_float("mu", mu, min_dim=2)
+    _check_shapes("mu", mu, "log_var", log_var)
+    _check_same("z", z, "mu", mu)
+    _check_same("z", z, "log_likelihood", log_likelihood)
+    if z.ndim != 3 or z.shape[1:] != mu.shape or log_likelihood.shape != z.shape[:2]:
+        raise ValueError(
+            f"need log_likelihood (k, N), z (k, N, d_z) and mu, log_var (N, d_z); got "
+            f"{tuple(log_likelihood.shape)}, {tuple(z.shape)} and {tuple(mu.shape)}"
+        )
+    zeros = torch.zeros_like(mu)
+    log_prior = gaussian_log_likelihood(z, zeros, zeros)  # (k, N)
+    log_q = gaussian_log_likelihood(z, mu, log_var)  # (k, N)
+    return log_likelihood + log_prior - log_q
+
+
+def iwae_bound_from_samples(
+    log_likelihood: Tensor, z: Tensor, mu: Tensor, log_var: Tensor
+) -> Tensor:
+    r"""The importance-weighted bound :math:`\mathcal L_k` of each example from its samples.
+
+    .. math::
+
+        \mathcal L_k(\vx) = \log\frac1k\sum_{s=1}^k w_s, \qquad
+        \log w_s = \log p(\vx\mid\vz_s) + \log p(\vz_s) - \log q(\vz_s\mid\vx)
+
+    (Chapter 15, :ref:`ch-vae`, eq. ``vae-iwae``; Burda et al. 2016): the log-mean-exp
+    (:func:`log_mean_exp`) of :func:`importance_log_weights` over the :math:`k` samples.
+
+    Parameters
+    ----------
+    log_likelihood : Tensor, shape (k, N)
+    z : Tensor, shape (k, N, d_z)
+    mu, log_var : Tensor, shape (N, d_z)
+
+    Returns
+    -------
+    Tensor, shape (N,)
+
+    Examples
+    --------
+    >>> z = torch.zeros(2, 1, 1)
+    >>> ll = torch.tensor([[0.0], [-1000.0]])  # one weight 1, one e^-1000
+    >>> round(iwae_bound_from_samples(ll, z, torch.zeros(1, 1), torch.zeros(1, 1)).item(), 4)
+    -0.6931
+    """
+    return log_mean_exp(importance_log_weights(log_likelihood, z, mu, log_var), dim=0)
 
 
 # --------------------------------------------------------------------------------------
@@ -546,6 +688,71 @@ def gradient_estimates(
         z = (mu + sigma * eps).requires_grad_()
         (dz,) = torch.autograd.grad(f(z).sum(), z)  # samples independent: per-sample grads
     return dz.mean(1), (dz * 0.5 * sigma * eps).mean(1)
+
+
+def score_gradient_leave_one_out(
+    f: Callable[[Tensor], Tensor],
+    mu: Tensor,
+    log_var: Tensor,
+    *,
+    num_samples: int,
+    generator: torch.Generator,
+) -> tuple[Tensor, Tensor]:
+    r"""A score-function estimate of :math:`\nabla\E_q[f(\vz)]` with a leave-one-out baseline.
+
+    .. math::
+
+        \hat{\mathbf g} = \frac1S\sum_{s=1}^S \bigl(f(\vz_s) - b_s\bigr)
+        \nabla\log q(\vz_s), \qquad b_s = \frac{1}{S-1}\sum_{t\ne s} f(\vz_t)
+
+    (Chapter 15, :ref:`ch-vae`, Exercise 15.7). Because :math:`b_s` does not depend on
+    :math:`\vz_s` and :math:`\E[\nabla\log q] = 0`, the baseline leaves the estimate
+    unbiased while removing most of the variance that a large mean of :math:`f` causes.
+    The scores are those of :func:`gradient_estimates`.
+
+    Parameters
+    ----------
+    f : callable
+        Maps ``z`` of shape (S, d) to values of shape (S,).
+    mu, log_var : Tensor, shape (d,)
+    num_samples : int
+        :math:`S \ge 2`.
+    generator : torch.Generator
+
+    Returns
+    -------
+    grad_mu, grad_log_var : Tensor, shape (d,)
+
+    Raises
+    ------
+    ValueError
+        If ``num_samples < 2`` or the tensors are not 1-D of one shape.
+
+    Examples
+    --------
+    >>> import dlbook
+    >>> g_mu, _ = score_gradient_leave_one_out(lambda z: z.sum(-1) + 100.0, torch.zeros(1),
+    ...     torch.zeros(1), num_samples=10_000, generator=dlbook.generator(0))
+    >>> abs(g_mu.item() - 1.0) < 0.05  # d/dmu E[z + 100] = 1
+    True
+    """
+    _check_float("mu", mu)
+    _check_float("log_var", log_var)
+    _check_shapes("mu", mu, "log_var", log_var)
+    if mu.ndim != 1:
+        raise ValueError(f"mu must be 1-D of shape (d,), got shape {tuple(mu.shape)}")
+    _check_generator(generator)
+    S = _positive_int("num_samples", num_samples)
+    if S < 2:
+        raise ValueError(f"num_samples must be at least 2 for a leave-one-out baseline, got {S}")
+    mu, log_var = mu.detach(), log_var.detach()
+    eps = _randn((S, mu.shape[0]), generator, mu)  # (S, d)
+    sigma = (0.5 * log_var).exp()
+    with torch.no_grad():
+        values = f(mu + sigma * eps)  # (S,)
+    baseline = (values.sum() - values) / (S - 1)  # b_s: the mean of the other samples
+    weight = (values - baseline).unsqueeze(-1)  # (S,) -> (S, 1)
+    return (weight * eps / sigma).mean(0), (weight * 0.5 * (eps**2 - 1)).mean(0)
 
 
 # --------------------------------------------------------------------------------------
@@ -868,10 +1075,7 @@ class VAE(nn.Module):
         k = _positive_int("k", k)
         eps = _randn((k, *mu.shape), _check_generator(generator), mu)  # (k, N, d_z)
         z = mu + (0.5 * log_var).exp() * eps
-        zeros = torch.zeros_like(mu)
-        log_prior = gaussian_log_likelihood(z, zeros, zeros)  # log N(z; 0, I)
-        log_q = gaussian_log_likelihood(z, mu, log_var)
-        return self.log_likelihood(x, z) + log_prior - log_q
+        return importance_log_weights(self.log_likelihood(x, z), z, mu, log_var)
 
     def iwae_bound(
         self, x: Tensor, k: int, *, generator: torch.Generator, chunk_size: int = 100
