@@ -346,7 +346,7 @@ def test_contrastive_loss_is_the_formula() -> None:
     a = torch.tensor([0.5, -1.0, 2.0], dtype=F64)
     b = torch.tensor([3.0, 1.0], dtype=F64)
     expected = a.mean() - b.mean() + 0.3 * ((a**2).mean() + (b**2).mean())
-    torch.testing.assert_close(ebm.contrastive_loss(a, b, alpha=0.3), expected)
+    torch.testing.assert_close(ebm.contrastive_loss(a, b, lam=0.3), expected)
 
 
 def test_energy_mlp_samples_reproducibly_and_training_separates_data_from_noise() -> None:

@@ -311,13 +311,13 @@ def hopfield_sweep(W: Tensor, s: Tensor, order: Tensor, b: Tensor | None = None)
 
     .. math::
 
-        h_i = \sum_j W_{ij} s_j + b_i, \qquad
-        s_i \leftarrow \begin{cases} +1 & h_i > 0 \\ -1 & h_i < 0 \\ s_i & h_i = 0 \end{cases}
+        a_i = \sum_j W_{ij} s_j + b_i, \qquad
+        s_i \leftarrow \begin{cases} +1 & a_i > 0 \\ -1 & a_i < 0 \\ s_i & a_i = 0 \end{cases}
 
     (Chapter 14, :ref:`ch-ebm`, eq. ``ebm-async``). Each update sees the units updated
     before it. With a symmetric :math:`W` and :math:`W_{ii} \ge 0` no update raises the
     energy :func:`hopfield_energy`: flipping unit :math:`i` changes it by
-    :math:`-\Delta s_i\, h_i - \tfrac12 W_{ii} \Delta s_i^2 \le 0`.
+    :math:`-\Delta s_i\, a_i - \tfrac12 W_{ii} \Delta s_i^2 \le 0`.
 
     Parameters
     ----------
@@ -360,10 +360,10 @@ def hopfield_sweep(W: Tensor, s: Tensor, order: Tensor, b: Tensor | None = None)
         raise ValueError(f"`order` must hold unit indices in [0, {N}), got {indices}")
     s = s.clone()
     for i in indices:
-        h = s @ W[i]  # (B, N) @ (N,) -> (B,): W is symmetric, so row i is column i
+        a = s @ W[i]  # (B, N) @ (N,) -> (B,): W is symmetric, so row i is column i
         if b is not None:
-            h = h + b[i]
-        s[..., i] = torch.where(h > 0, 1.0, torch.where(h < 0, -1.0, s[..., i]))
+            a = a + b[i]
+        s[..., i] = torch.where(a > 0, 1.0, torch.where(a < 0, -1.0, s[..., i]))
     return s
 
 
@@ -626,9 +626,15 @@ def cd_gradient(
     ...                                            torch.zeros(1))]  # same samples: zero
     [0.0, 0.0, 0.0]
     """
-    positive = rbm_free_energy_grad(v_data, weight, visible_bias, hidden_bias)
-    negative = rbm_free_energy_grad(v_model, weight, visible_bias, hidden_bias)
-    gW, gb, gc = (p - n for p, n in zip(positive, negative, strict=True))
+    _check_rbm(v_data, weight, visible_bias, hidden_bias)
+    _check_rbm(v_model, weight, visible_bias, hidden_bias)
+    B, B_model = v_data.shape[0], v_model.shape[0]
+    p_data = torch.sigmoid(v_data @ weight.T + hidden_bias)  # (B, H): E[h | v], data phase
+    p_model = torch.sigmoid(v_model @ weight.T + hidden_bias)  # (B', H): model phase
+    # eq. ebm-free-energy-grad for each phase: (H, B) @ (B, V) -> (H, V)
+    gW = -(p_data.T @ v_data) / B + (p_model.T @ v_model) / B_model
+    gb = -v_data.mean(0) + v_model.mean(0)
+    gc = -p_data.mean(0) + p_model.mean(0)
     return gW, gb, gc
 
 
@@ -1170,9 +1176,9 @@ def sample_energy(
     *,
     generator: torch.Generator,
     dim: int = 2,
-    steps: int = 500,
+    steps: int = 1500,
     step_size: float = 0.05,
-    init_std: float = 2.0,
+    init_std: float = 0.5,
 ) -> Tensor:
     r"""Independent samples of :math:`p \propto e^{-E}` on :math:`\R^D`: one MALA chain each.
 
@@ -1188,10 +1194,11 @@ def sample_energy(
     num_samples : int
     generator : torch.Generator
     dim : int, default 2
-    steps : int, default 500
+    steps : int, default 1500
     step_size : float, default 0.05
-    init_std : float, default 2.0
-        :math:`\sigma_0`.
+    init_std : float, default 0.5
+        :math:`\sigma_0`. Chains that start far out where the energy is steep are
+        rejected for a long time, so a modest start helps.
 
     Returns
     -------
@@ -1348,13 +1355,13 @@ class EnergyMLP(nn.Module):
         )
 
 
-def contrastive_loss(energy_data: Tensor, energy_negative: Tensor, alpha: float = 0.1) -> Tensor:
+def contrastive_loss(energy_data: Tensor, energy_negative: Tensor, lam: float = 0.01) -> Tensor:
     r"""The EBM's contrastive loss: push data energies down, negative energies up.
 
     .. math::
 
         L(\btheta) = \frac1B \sum_b E_{\btheta}(\vx_b^{+}) - \frac1{B'} \sum_b
-        E_{\btheta}(\vx_b^{-}) + \alpha \Bigl(\frac1B \sum_b E_{\btheta}(\vx_b^{+})^2 +
+        E_{\btheta}(\vx_b^{-}) + \lambda \Bigl(\frac1B \sum_b E_{\btheta}(\vx_b^{+})^2 +
         \frac1{B'} \sum_b E_{\btheta}(\vx_b^{-})^2\Bigr)
 
     (Chapter 14, :ref:`ch-ebm`, eq. ``ebm-contrastive``). Its gradient in
@@ -1366,8 +1373,8 @@ def contrastive_loss(energy_data: Tensor, energy_negative: Tensor, alpha: float 
     ----------
     energy_data : Tensor, shape (B,)
     energy_negative : Tensor, shape (B',)
-    alpha : float, default 0.1
-        Weight of the energy regulariser (0 switches it off).
+    lam : float, default 0.01
+        :math:`\lambda`, the weight of the energy regulariser (0 switches it off).
 
     Returns
     -------
@@ -1376,19 +1383,19 @@ def contrastive_loss(energy_data: Tensor, energy_negative: Tensor, alpha: float 
     Raises
     ------
     TypeError, ValueError
-        If either energy is not a 1-D float tensor or ``alpha`` is negative.
+        If either energy is not a 1-D float tensor or ``lam`` is negative.
 
     Examples
     --------
-    >>> float(contrastive_loss(torch.tensor([-1.0]), torch.tensor([1.0]), alpha=0.5))
+    >>> float(contrastive_loss(torch.tensor([-1.0]), torch.tensor([1.0]), lam=0.5))
     -1.0
     """
     energy_data = _tensor("energy_data", energy_data, ndim=(1,))
     energy_negative = _tensor("energy_negative", energy_negative, ndim=(1,))
-    _positive("alpha", alpha, zero=True)
+    _positive("lam", lam, zero=True)
     _same_device(energy_data=energy_data, energy_negative=energy_negative)
     gap = energy_data.mean() - energy_negative.mean()
-    return gap + alpha * ((energy_data**2).mean() + (energy_negative**2).mean())
+    return gap + lam * ((energy_data**2).mean() + (energy_negative**2).mean())
 
 
 def train_ebm(
@@ -1399,7 +1406,7 @@ def train_ebm(
     batch_size: int,
     lr: float,
     generator: torch.Generator,
-    alpha: float = 0.01,
+    lam: float = 0.01,
     buffer_size: int = 0,
     reinit: float = 0.05,
 ) -> list[float]:
@@ -1425,8 +1432,8 @@ def train_ebm(
         Adam's learning rate.
     generator : torch.Generator
         Draws batches, initial noise and the Langevin noise.
-    alpha : float, default 0.01
-        The energy regulariser of :func:`contrastive_loss`.
+    lam : float, default 0.01
+        The energy regulariser :math:`\lambda` of :func:`contrastive_loss`.
     buffer_size : int, default 0
         Negatives kept between steps; with the default 0 every chain starts from fresh
         noise (pure short-run, Nijkamp et al. 2019), exactly as :meth:`EnergyMLP.sample`
@@ -1489,7 +1496,7 @@ def train_ebm(
         x_negative = model.sample(batch_size, generator=generator, init=x0)
         if buffer is not None:
             buffer[slots] = x_negative
-        loss = contrastive_loss(model.energy(x_data), model.energy(x_negative), alpha)
+        loss = contrastive_loss(model.energy(x_data), model.energy(x_negative), lam)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
