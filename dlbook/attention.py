@@ -166,10 +166,10 @@ def attention(
 
     .. math::
 
-        A = \operatorname{softmax}\!\Bigl(\frac{Q K^\top}{\sqrt{d_k}} + B\Bigr), \qquad
+        A = \operatorname{softmax}\!\Bigl(\frac{Q K^\top}{\sqrt{d_k}} + \Delta\Bigr), \qquad
         \operatorname{Attention}(Q, K, V) = A V,
 
-    with the softmax over the keys (each row of :math:`A` sums to one) and :math:`B` the
+    with the softmax over the keys (each row of :math:`A` sums to one) and :math:`\Delta` the
     additive mask (:math:`0` where a key takes part, :math:`-\infty` where it does not).
     Defined in Chapter 12, equation ``attention-sdpa``. The arguments are those of
     :func:`scaled_dot_product_attention`, plus ``generator`` for the dropout mask.
@@ -226,6 +226,32 @@ def attention(
     >>> [round(x, 4) for x in w.flatten().tolist()]
     [1.0, 0.0]
     """
+    return _attend(
+        query,
+        key,
+        value,
+        attn_mask,
+        dropout_p,
+        is_causal,
+        scale=scale,
+        enable_gqa=enable_gqa,
+        generator=generator,
+    )
+
+
+def _attend(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None,
+    dropout_p: float,
+    is_causal: bool,
+    *,
+    scale: float | None,
+    enable_gqa: bool,
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor]:
+    """The computation behind :func:`attention` and :func:`scaled_dot_product_attention`."""
     _check_qkv(query, key, value, enable_gqa)
     dropout_p = _check_probability("dropout_p", dropout_p)
     T_q, T_k = query.shape[-2], key.shape[-2]
@@ -244,8 +270,10 @@ def attention(
     if is_causal:
         if attn_mask is not None:
             raise ValueError("give either attn_mask or is_causal=True, not both")
-        allowed = causal_mask(T_q, T_k, device=query.device)
-        scores = scores.masked_fill(~allowed, -math.inf)
+        # Key j is hidden from query i when j > i: the strict upper triangle. In place:
+        # the product's backward needs its inputs, not its output.
+        future = torch.ones(T_q, T_k, dtype=torch.bool, device=query.device).triu(1)
+        scores.masked_fill_(future, -math.inf)
     elif attn_mask is not None:
         _check_tensor("attn_mask", attn_mask, floating=False)
         if attn_mask.device != query.device:
@@ -294,7 +322,7 @@ def scaled_dot_product_attention(
     .. math::
 
         \operatorname{Attention}(Q, K, V) =
-        \operatorname{softmax}\!\Bigl(\frac{Q K^\top}{\sqrt{d_k}} + B\Bigr) V.
+        \operatorname{softmax}\!\Bigl(\frac{Q K^\top}{\sqrt{d_k}} + \Delta\Bigr) V.
 
     Defined in Chapter 12, equation ``attention-sdpa``. The signature, the defaults and
     the mask conventions are those of ``torch.nn.functional.scaled_dot_product_attention``
@@ -336,7 +364,7 @@ def scaled_dot_product_attention(
     >>> scaled_dot_product_attention(q, k, v, is_causal=True)[0].tolist()
     [1.0, 0.0]
     """
-    output, _ = attention(
+    output, _ = _attend(
         query,
         key,
         value,
@@ -345,6 +373,7 @@ def scaled_dot_product_attention(
         is_causal,
         scale=scale,
         enable_gqa=enable_gqa,
+        generator=None,
     )
     return output
 
@@ -989,8 +1018,8 @@ def apply_rope(x: Tensor, positions: Tensor | None = None, *, base: float = 1000
 
     References
     ----------
-    .. [1] J. Su, Y. Lu, S. Pan, A. Murtadha, B. Wen, Y. Liu, "RoFormer: enhanced
-       transformer with rotary position embedding", Neurocomputing 568, 2024.
+    .. [1] J. Su, Y. Lu, S. Pan, B. Wen, Y. Liu, "RoFormer: enhanced transformer with
+       rotary position embedding", arXiv:2104.09864, 2021.
 
     Examples
     --------

@@ -1,0 +1,129 @@
+"""What does writing attention out cost? dlbook.attention against PyTorch's fused kernels.
+
+    python benchmarks/bench_attention.py [--device cpu|cuda] [--threads 2] [--rounds 5]
+
+Forward and backward of ``dlbook.attention.scaled_dot_product_attention`` (four readable
+operations: a matrix product, a mask, a softmax, a matrix product; Chapter 12) against
+``torch.nn.functional.scaled_dot_product_attention`` (a fused kernel that never stores
+the whole score matrix on CPU), at the shapes of Chapter 12 and one larger shape, and
+``dlbook.attention.MultiheadAttention`` against ``nn.MultiheadAttention``. Each timing is
+``torch.utils.benchmark.Timer(...).blocked_autorange()``; the two sides alternate for
+``--rounds`` rounds in one process, and the table prints the median over rounds of each
+side's median, the spread (min-max over rounds, in % of the median), the ratio dlbook /
+torch and the GFLOP/s of the two matrix products (forward 4 B h T_q T_k d, backward
+twice that). Outputs are compared first, so the timing is of the same arithmetic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils import benchmark
+
+import dlbook
+from dlbook import attention
+
+# (name, B, h, T, d, causal): the sorting model's self-attention (batch 256, 4 heads of
+# 16, 17 tokens), the O(T^2) figure's longest row (1 x 1 x 2048 x 64), and a larger shape.
+SDPA_SHAPES = [
+    ("ch12 sorting model", 256, 4, 17, 16, True),
+    ("ch12 O(T^2) figure, T=1024", 1, 1, 1024, 64, False),
+    ("larger: 8 x 8 x 512 x 64", 8, 8, 512, 64, True),
+]
+MHA_SHAPES = [("ch12 sorting model", 256, 17, 64, 4), ("larger", 16, 256, 256, 8)]
+
+
+def time_it(fn: Callable[[], object], threads: int) -> float:
+    """Median seconds per call of ``fn`` by blocked_autorange."""
+    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads)
+    return float(timer.blocked_autorange(min_run_time=0.3).median)
+
+
+def race(
+    ours: Callable[[], object], theirs: Callable[[], object], threads: int, rounds: int
+) -> tuple[float, float, float, float]:
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(rounds):  # interleaved, so drifts in machine load hit both sides
+        a.append(time_it(ours, threads))
+        b.append(time_it(theirs, threads))
+    ma, mb = statistics.median(a), statistics.median(b)
+    return ma, (max(a) - min(a)) / ma, mb, (max(b) - min(b)) / mb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    device = dlbook.device(args.device)
+    torch.set_num_threads(args.threads)
+    print(f"device: {device}, torch {torch.__version__}, {args.threads} threads, float32")
+    print(
+        f"{'forward + backward':30s}{'dlbook ms':>11s}{'(spread)':>9s}{'torch ms':>10s}"
+        f"{'(spread)':>9s}{'ratio':>7s}{'GFLOP/s ours':>14s}{'torch':>7s}"
+    )
+    g = torch.Generator(device="cpu").manual_seed(0)
+    for name, B, h, T, d, causal in SDPA_SHAPES:
+        q, k, v = (
+            torch.randn(B, h, T, d, generator=g).to(device).requires_grad_(True)
+            for _ in range(3)
+        )
+        w = torch.randn(B, h, T, d, generator=g).to(device)
+
+        def step(fn: Callable[..., torch.Tensor]) -> Callable[[], object]:
+            def run() -> None:
+                out = fn(q, k, v, is_causal=causal)
+                torch.autograd.grad(out, (q, k, v), w)
+
+            return run
+
+        ref = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        ours = attention.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
+        ma, sa, mb, sb = race(
+            step(attention.scaled_dot_product_attention),
+            step(F.scaled_dot_product_attention),
+            args.threads,
+            args.rounds,
+        )
+        flops = 12 * B * h * T * T * d  # 4 B h T^2 d forward, twice that backward
+        print(
+            f"{name:30s}{ma * 1e3:11.3f}{sa:8.0%} {mb * 1e3:10.3f}{sb:8.0%} {ma / mb:7.2f}"
+            f"{flops / ma / 1e9:14.1f}{flops / mb / 1e9:7.1f}"
+        )
+
+    print(f"{'MultiheadAttention':30s}{'dlbook ms':>11s}{'(spread)':>9s}{'torch ms':>10s}"
+          f"{'(spread)':>9s}{'ratio':>7s}")
+    for name, N, T, E, h in MHA_SHAPES:
+        torch.manual_seed(0)
+        theirs = nn.MultiheadAttention(E, h, batch_first=True).to(device)
+        ours_m = attention.MultiheadAttention(E, h, batch_first=True).to(device)
+        ours_m.load_state_dict(theirs.state_dict())
+        x = torch.randn(N, T, E, generator=g).to(device).requires_grad_(True)
+        mask = torch.triu(torch.ones(T, T, dtype=torch.bool, device=device), 1)
+
+        def mha_step(module: nn.Module) -> Callable[[], object]:
+            def run() -> None:
+                out, _ = module(x, x, x, attn_mask=mask, need_weights=False)
+                out.sum().backward()
+
+            return run
+
+        torch.testing.assert_close(
+            ours_m(x, x, x, attn_mask=mask)[0], theirs(x, x, x, attn_mask=mask)[0],
+            rtol=1e-4, atol=1e-5,
+        )
+        ma, sa, mb, sb = race(mha_step(ours_m), mha_step(theirs), args.threads, args.rounds)
+        label = f"{name}: {N} x {T} x {E}, h={h}"
+        print(f"{label:30s}{ma * 1e3:11.3f}{sa:8.0%} {mb * 1e3:10.3f}{sb:8.0%} {ma / mb:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
