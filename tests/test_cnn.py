@@ -323,7 +323,7 @@ def test_conv2d_module_initialisation_matches_torch() -> None:
 
 def test_digits_cnn_and_residual_block() -> None:
     model = cnn.DigitsCNN()
-    assert cnn.count_parameters(model) == (16 * 9 + 16) + (32 * 16 * 9 + 32) + (128 * 10 + 10)
+    assert cnn.count_parameters(model) == (32 * 9 + 32) + (64 * 32 * 9 + 64) + (256 * 10 + 10)
     assert model(torch.zeros(5, 1, 8, 8)).shape == (5, 10)
     block = cnn.ResidualBlock(3)
     with torch.no_grad():
@@ -357,6 +357,24 @@ def test_sobel_on_a_ramp_and_gaussian_kernel() -> None:
     torch.testing.assert_close(
         cnn.gaussian_kernel(7, 1.5, dtype=F64), torch.outer(g, g) / torch.outer(g, g).sum()
     )
+
+
+def test_random_shift_moves_whole_images() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(200, 2, 6, 5, dtype=F64)
+    out = cnn.random_shift(x, 1, g)
+    padded = F.pad(x, (1, 1, 1, 1))
+    seen = set()
+    for n in range(len(x)):  # each output is one of the nine zero-filled shifts of its input
+        hits = [
+            (dy, dx)
+            for dy in range(3)
+            for dx in range(3)
+            if torch.equal(out[n], padded[n, :, dy : dy + 6, dx : dx + 5])
+        ]
+        assert hits
+        seen.update(hits)
+    assert len(seen) == 9
 
 
 # ------------------------------------------------------------------ bad input
