@@ -9,6 +9,7 @@
   Markdown (``jupyter_markdown``: glued numbers filled in, citations as (Author, year)
   with a reference list, cross-references as links to the site, solutions as
   ``<details>``).
+* Every figure's image gets its caption as alt text (myst-nb leaves a hashed file name).
 * The student edition (``DLBOOK_EDITION=student``, ``make book EDITION=student``): every
   exercise solution (an ``{admonition}`` titled "Solution") is removed from the pages, the
   search index and the downloadable ``.md`` and ``.ipynb`` files: absent, not hidden. The
@@ -67,6 +68,19 @@ def _remove_solutions(app: Sphinx, doctree: nodes.document) -> None:
         return
     for node in list(doctree.findall(_is_solution)):
         node.parent.remove(node)
+
+
+def _alt_from_caption(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Give each figure's image its caption as alt text (myst-nb leaves the file name)."""
+    for figure in doctree.findall(nodes.figure):
+        captions = [child for child in figure.children if isinstance(child, nodes.caption)]
+        if not captions:
+            continue
+        text = " ".join(captions[0].astext().split())
+        for image in figure.findall(nodes.image):
+            alt = image.get("alt", "")
+            if not alt or alt == image.get("uri") or alt.endswith((".png", ".svg", ".jpg")):
+                image["alt"] = text
 
 
 def _strip_downloads(app: Sphinx, exception: BaseException | None) -> None:
@@ -223,6 +237,7 @@ def _drop_thebe(
 def setup(app: Sphinx) -> dict[str, Any]:
     edition()  # an unknown edition fails the build at once
     app.connect("doctree-read", _remove_solutions)
+    app.connect("doctree-resolved", _alt_from_caption)
     app.connect("build-finished", _strip_downloads)
     # Before sphinx-book-theme builds its header buttons (default priority 500).
     app.connect("html-page-context", _offer_notebook, priority=400)
