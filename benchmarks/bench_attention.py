@@ -72,15 +72,19 @@ def main() -> None:
     g = torch.Generator(device="cpu").manual_seed(0)
     for name, B, h, T, d, causal in SDPA_SHAPES:
         q, k, v = (
-            torch.randn(B, h, T, d, generator=g).to(device).requires_grad_(True)
-            for _ in range(3)
+            torch.randn(B, h, T, d, generator=g).to(device).requires_grad_(True) for _ in range(3)
         )
         w = torch.randn(B, h, T, d, generator=g).to(device)
 
-        def step(fn: Callable[..., torch.Tensor]) -> Callable[[], object]:
+        def step(
+            fn: Callable[..., torch.Tensor],
+            qkv: tuple[torch.Tensor, ...] = (q, k, v),
+            w: torch.Tensor = w,
+            causal: bool = causal,
+        ) -> Callable[[], object]:
             def run() -> None:
-                out = fn(q, k, v, is_causal=causal)
-                torch.autograd.grad(out, (q, k, v), w)
+                out = fn(*qkv, is_causal=causal)
+                torch.autograd.grad(out, qkv, w)
 
             return run
 
@@ -99,8 +103,10 @@ def main() -> None:
             f"{flops / ma / 1e9:14.1f}{flops / mb / 1e9:7.1f}"
         )
 
-    print(f"{'MultiheadAttention':30s}{'dlbook ms':>11s}{'(spread)':>9s}{'torch ms':>10s}"
-          f"{'(spread)':>9s}{'ratio':>7s}")
+    print(
+        f"{'MultiheadAttention':30s}{'dlbook ms':>11s}{'(spread)':>9s}{'torch ms':>10s}"
+        f"{'(spread)':>9s}{'ratio':>7s}"
+    )
     for name, N, T, E, h in MHA_SHAPES:
         torch.manual_seed(0)
         theirs = nn.MultiheadAttention(E, h, batch_first=True).to(device)
@@ -109,7 +115,9 @@ def main() -> None:
         x = torch.randn(N, T, E, generator=g).to(device).requires_grad_(True)
         mask = torch.triu(torch.ones(T, T, dtype=torch.bool, device=device), 1)
 
-        def mha_step(module: nn.Module) -> Callable[[], object]:
+        def mha_step(
+            module: nn.Module, x: torch.Tensor = x, mask: torch.Tensor = mask
+        ) -> Callable[[], object]:
             def run() -> None:
                 out, _ = module(x, x, x, attn_mask=mask, need_weights=False)
                 out.sum().backward()
@@ -117,8 +125,10 @@ def main() -> None:
             return run
 
         torch.testing.assert_close(
-            ours_m(x, x, x, attn_mask=mask)[0], theirs(x, x, x, attn_mask=mask)[0],
-            rtol=1e-4, atol=1e-5,
+            ours_m(x, x, x, attn_mask=mask)[0],
+            theirs(x, x, x, attn_mask=mask)[0],
+            rtol=1e-4,
+            atol=1e-5,
         )
         ma, sa, mb, sb = race(mha_step(ours_m), mha_step(theirs), args.threads, args.rounds)
         label = f"{name}: {N} x {T} x {E}, h={h}"

@@ -27,7 +27,7 @@ REFERENCES = {
     "blockwise_attention": attention.blockwise_attention,
 }
 # Other dlbook functions that would do an exercise's work.
-HIDDEN = [
+HIDDEN: list[Callable[..., Any]] = [
     attention.attention,
     attention.blockwise_attention,
     attention.scaled_dot_product_attention,
@@ -338,7 +338,7 @@ class _LargestTensor(TorchDispatchMode):
     """Records the largest storage (in elements) of any tensor an operation creates."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.largest = 0
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
