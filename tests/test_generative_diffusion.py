@@ -3,10 +3,12 @@ Gaussian conditioning, sampling moments and an exactly solvable (Gaussian) data 
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 import diffusers
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -288,6 +290,35 @@ def test_training_approaches_the_analytic_minimum_of_the_loss() -> None:
     assert abs(oracle - floor) < se
     assert oracle - se < trained < oracle + 0.1
     assert len(losses) == 200 and sum(losses[:10]) / 10 > 0.9  # an untrained net predicts ~0
+
+
+def test_quadratic_timesteps_follow_the_ddim_code() -> None:
+    # Song et al.'s "quad" skip type: (linspace(0, sqrt(0.8 T), S) ** 2).astype(int), reversed.
+    for s in (2, 5, 8, 10, 20):
+        expected = (np.linspace(0, np.sqrt(1000 * 0.8), s) ** 2).astype(int)[::-1].tolist()
+        assert D.quadratic_timesteps(1000, s) == expected
+    steps = D.quadratic_timesteps(10, 8)  # rounding would repeat steps: kept strictly decreasing
+    assert steps[-1] == 0 and all(a > b for a, b in itertools.pairwise(steps)) and len(steps) == 8
+
+
+def test_few_quadratic_steps_beat_even_steps_with_the_exact_predictor() -> None:
+    # Two narrow modes at +-1 (std 0.05); the exact E[eps | x_t] of the mixture; 5 DDIM steps.
+    mus, sd = torch.tensor([-1.0, 1.0], dtype=F64), 0.05
+
+    def oracle(x: Tensor, t: Tensor) -> Tensor:
+        ab = LINEAR.alpha_bar[t][:, None]
+        var = ab * sd**2 + 1 - ab
+        w = torch.softmax(-0.5 * (x - ab.sqrt() * mus) ** 2 / var, dim=1)
+        return (w * (1 - ab).sqrt() * (x - ab.sqrt() * mus) / var).sum(1, keepdim=True)
+
+    def share(taus: list[int]) -> float:
+        x = randn(4000, 1, seed=0)
+        for i, t in enumerate(taus):
+            t_prev = taus[i + 1] if i + 1 < len(taus) else -1
+            x = D.ddim_step(x, t, t_prev, oracle(x, torch.full((4000,), t)), LINEAR.alpha_bar)
+        return ((x - mus).abs().min(1).values <= 3 * sd).double().mean().item()
+
+    assert share(D.quadratic_timesteps(1000, 5)) > 0.9 > 0.6 > share(D.ddim_timesteps(1000, 5))
 
 
 # ------------------------------------------------------------------ bad input

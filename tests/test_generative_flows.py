@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from dlbook import data, prob
-from dlbook.generative import flows
+from dlbook.generative import flows, metrics
 
 F64 = torch.float64
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -250,3 +250,54 @@ def test_law_inverse_undoes_forward_and_log_dets_are_opposite(
     x_back, inv = flows.affine_coupling_inverse(y, mask, cond)
     torch.testing.assert_close(x_back, x, rtol=1e-12, atol=1e-12 * scale)
     torch.testing.assert_close(inv, -log_det, rtol=0, atol=1e-13)
+
+
+# ---------------------------------------------------------- Chapter 17's likelihood measures
+def test_dequantize_puts_each_value_in_its_own_cell() -> None:
+    counts = torch.randint(0, 17, (500, 4), generator=torch.Generator().manual_seed(0))
+    y = metrics.dequantize(counts.double() / 16, 17, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(torch.floor(y * 17).long(), counts)
+    assert abs((y * 17 - counts).mean().item() - 0.5) < 0.03  # uniform within the cell
+    with pytest.raises(ValueError, match="multiples"):
+        metrics.dequantize(torch.full((2, 2), 0.3), 17, generator=torch.Generator())
+
+
+def test_discrete_bound_is_exact_for_the_uniform_density() -> None:
+    # The uniform density on [0, 1]^D puts probability 1/L^D on every cell: the bound is tight.
+    bound = metrics.discrete_log_likelihood_bound(torch.zeros(3, dtype=F64), dim=64, levels=17)
+    torch.testing.assert_close(bound, torch.full((3,), math.log(17.0**-64), dtype=F64))
+
+
+def test_kde_log_likelihood_matches_a_direct_computation() -> None:
+    g = torch.Generator().manual_seed(2)
+    X, V, Te = (torch.randn(n, 2, generator=g, dtype=F64) for n in (200, 100, 50))
+    ll, h = metrics.kde_log_likelihood(X, V, Te, bandwidths=(0.05, 0.3, 3.0))
+    assert h == 0.3
+    sq = torch.cdist(Te, X) ** 2  # (50, 200)
+    direct = torch.logsumexp(-0.5 * sq / h**2, dim=1) - math.log(200) - math.log(2 * math.pi * h**2)
+    torch.testing.assert_close(ll, direct, rtol=1e-10, atol=1e-10)
+
+
+def test_gmm_with_one_component_is_the_fitted_gaussian() -> None:
+    g = torch.Generator().manual_seed(3)
+    X, V, Te = (
+        torch.randn(n, 2, generator=g, dtype=F64)
+        @ torch.tensor([[2.0, 0.0], [1.0, 0.5]], dtype=F64)
+        for n in (400, 100, 50)
+    )
+    ll, k = metrics.gmm_log_likelihood(X, V, Te, n_components=(1,))
+    mean, cov = X.mean(0), torch.cov(X.T, correction=0) + 1e-6 * torch.eye(2, dtype=F64)
+    expected = torch.distributions.MultivariateNormal(mean, cov).log_prob(Te)
+    assert k == 1
+    torch.testing.assert_close(ll, expected, rtol=1e-8, atol=1e-8)
+
+
+def test_gmm_chooses_the_number_of_clusters_on_validation() -> None:
+    X = torch.cat([data.gaussian_ring(300, modes=3, std=0.1, seed=s)[0] for s in range(3)]).double()
+    _, k = metrics.gmm_log_likelihood(X[:600], X[600:800], X[800:], n_components=(1, 3))
+    assert k == 3
+
+
+def test_cpu_seconds_counts_work() -> None:
+    result, seconds = metrics.cpu_seconds(lambda: sum(i * i for i in range(200_000)))
+    assert result == sum(i * i for i in range(200_000)) and 0 < seconds < 5

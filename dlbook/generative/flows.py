@@ -22,6 +22,7 @@ amounts computed from the untouched ones, so its Jacobian is triangular.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 
@@ -447,6 +448,8 @@ def train_flow(
     batch_size: int = 256,
     lr: float = 3e-3,
     weight_decay: float = 0.0,
+    X_val: Tensor | None = None,
+    eval_every: int = 50,
     generator: torch.Generator,
 ) -> list[float]:
     r"""Fit a flow by maximum likelihood: Adam on the mean negative log-density of mini-batches.
@@ -455,7 +458,10 @@ def train_flow(
         L(\btheta) = -\frac1B \sum_{i=1}^{B} \log p_{\btheta}(\vx_i)
 
     (Chapter 17). The standardising layer is first set from ``X``; mini-batches are drawn
-    with replacement by ``generator``, a fixed number of ``steps``.
+    with replacement by ``generator``, a fixed number of ``steps``. Given ``X_val``, the
+    mean validation log-likelihood is measured every ``eval_every`` steps and the flow ends
+    with the parameters that scored best (early stopping, for small data sets on which a
+    flow over-fits).
 
     Parameters
     ----------
@@ -467,6 +473,10 @@ def train_flow(
         Fixed numbers of Adam steps and points per step.
     lr, weight_decay : float
         Adam's step size and (decoupled) weight decay.
+    X_val : Tensor, optional
+        Shape :math:`(N_{\text{val}}, D)`, validation points for early stopping.
+    eval_every : int, default 50
+        Steps between validation measurements.
     generator : torch.Generator
         Draws the mini-batch indices (a CPU generator).
 
@@ -486,12 +496,20 @@ def train_flow(
     flow.to(X.device)
     flow.standardize.fit(X)
     optimizer = torch.optim.AdamW(flow.parameters(), lr=lr, weight_decay=weight_decay)
-    losses = []
-    for _ in range(steps):
+    losses: list[float] = []
+    best = (-math.inf, copy.deepcopy(flow.state_dict()))
+    for step in range(1, steps + 1):
         idx = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
         loss = -flow.log_prob(X[idx.to(X.device)]).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
+        if X_val is not None and (step % eval_every == 0 or step == steps):
+            with torch.no_grad():
+                score = flow.log_prob(X_val).mean().item()
+            if score > best[0]:
+                best = (score, copy.deepcopy(flow.state_dict()))
+    if X_val is not None:
+        flow.load_state_dict(best[1])
     return losses
