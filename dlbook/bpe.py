@@ -22,6 +22,7 @@ __all__ = [
     "BPETokenizer",
     "CharTokenizer",
     "byte_level_decoder",
+    "merge_pair",
     "pretokenize",
     "train_bpe",
 ]
@@ -152,7 +153,7 @@ class BPETokenizer:
             if not ranked:
                 break
             _, pair = min(ranked)
-            ids = _merge(ids, pair, 256 + self._ranks[pair])
+            ids = merge_pair(ids, pair, 256 + self._ranks[pair])
         return ids
 
     def encode(self, text: str) -> list[int]:
@@ -174,8 +175,35 @@ class BPETokenizer:
         return b"".join(self.vocab[i] for i in ids).decode("utf-8", errors="replace")
 
 
-def _merge(ids: list[int], pair: tuple[int, int], new: int) -> list[int]:
-    """Replace every non-overlapping occurrence of ``pair``, left to right, by ``new``."""
+def merge_pair(ids: Sequence[int], pair: tuple[int, int], new: int) -> list[int]:
+    r"""Replace every occurrence of the adjacent ``pair`` in ``ids``, left to right, by ``new``.
+
+    One merge step of byte-pair encoding: scanning from the left, whenever ``ids[i],
+    ids[i + 1] == pair`` the two become ``new`` and the scan resumes after them, so
+    overlapping occurrences (``a a a`` with the pair ``(a, a)``) merge from the left.
+    Defined in Chapter 13 (byte-pair encoding, Exercise 13.1).
+
+    Parameters
+    ----------
+    ids : sequence of int
+    pair : (int, int)
+    new : int
+        The id of the merged token.
+
+    Returns
+    -------
+    list of int
+        A new list; ``ids`` is not modified.
+
+    Examples
+    --------
+    >>> merge_pair([1, 1, 1, 2, 1, 1], (1, 1), 9)
+    [9, 1, 2, 9]
+    """
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
+        raise TypeError(f"ids must be a sequence of ints, got {type(ids).__name__}")
+    if not (isinstance(pair, tuple) and len(pair) == 2):
+        raise TypeError(f"pair must be a tuple of two ints, got {pair!r}")
     out: list[int] = []
     i = 0
     while i < len(ids):
@@ -250,7 +278,7 @@ def train_bpe(text: str, vocab_size: int) -> BPETokenizer:
         merges.append(pair)
         for i in where.pop(pair, set()):
             old = words[i]
-            merged = _merge(old, pair, new)
+            merged = merge_pair(old, pair, new)
             if len(merged) == len(old):
                 continue  # a stale entry: the word lost the pair to an earlier merge
             for p in itertools.pairwise(old):

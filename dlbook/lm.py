@@ -44,6 +44,7 @@ __all__ = [
     "add_k_nll",
     "bits_per_character",
     "bradley_terry_loss",
+    "cached_causal_attention",
     "choose_add_k",
     "evaluate_nll",
     "filter_logits",
@@ -532,6 +533,82 @@ class LayerNorm(nn.Module):
 KVCache = list[tuple[Tensor, Tensor]]
 
 
+def cached_causal_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    past: tuple[Tensor, Tensor] | None = None,
+    *,
+    dropout_p: float = 0.0,
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Causal attention of new positions over cached and new keys; returns the new cache.
+
+    With :math:`T_0` cached positions and :math:`T` new ones, keys and values are
+    :math:`K = [K_\text{past}; K_\text{new}]`, :math:`V = [V_\text{past}; V_\text{new}]`,
+    and new position :math:`i` (absolute position :math:`T_0 + i`) attends to keys
+    :math:`j \le T_0 + i`:
+
+    .. math::
+
+        Y = \operatorname{softmax}\Bigl(\frac{Q K^\top}{\sqrt{d_k}} + M\Bigr) V, \qquad
+        M_{ij} = \begin{cases} 0 & j \le T_0 + i \\ -\infty & \text{otherwise.}\end{cases}
+
+    Without a cache this is ``is_causal=True``; with one the mask is shifted by
+    :math:`T_0` (``is_causal`` aligns it to the top-left corner, which would be wrong).
+    Defined in Chapter 13 (the key-value cache, Exercise 13.4).
+
+    Parameters
+    ----------
+    q, k, v : Tensor, shape (B, h, T, d_k)
+        Queries, keys and values of the new positions.
+    past : (Tensor, Tensor), optional
+        Cached keys and values, each (B, h, T_0, d_k).
+    dropout_p : float, default 0
+
+    Returns
+    -------
+    (Tensor, Tensor, Tensor)
+        The output (B, h, T, d_k) and the extended keys and values (B, h, T_0 + T, d_k).
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree.
+
+    Examples
+    --------
+    >>> q = k = v = torch.ones(1, 1, 2, 4)
+    >>> y, k_all, v_all = cached_causal_attention(q, k, v, (torch.zeros(1, 1, 3, 4),) * 2)
+    >>> tuple(y.shape), tuple(k_all.shape)
+    ((1, 1, 2, 4), (1, 1, 5, 4))
+    """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(t, Tensor) or t.ndim != 4:
+            raise ValueError(f"{name} must be a (B, h, T, d_k) tensor")
+    if k.shape != v.shape or q.shape[:2] != k.shape[:2] or q.shape[2] != k.shape[2]:
+        raise ValueError(
+            f"q, k and v must share (B, h, T): got {tuple(q.shape)}, {tuple(k.shape)}, "
+            f"{tuple(v.shape)}"
+        )
+    if past is not None:
+        pk, pv = past
+        if pk.shape != pv.shape or pk.shape[:2] != k.shape[:2] or pk.shape[3] != k.shape[3]:
+            raise ValueError(
+                f"past keys and values must be (B, h, T_0, d_k) like k, got "
+                f"{tuple(pk.shape)} and {tuple(pv.shape)} for k of {tuple(k.shape)}"
+            )
+        k = torch.cat([pk, k], dim=2)  # (B, h, T_0 + T, d_k)
+        v = torch.cat([pv, v], dim=2)
+    T, T_all = q.shape[2], k.shape[2]
+    if T_all == T:
+        y = scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+    else:
+        rows = torch.arange(T, device=q.device)[:, None] + (T_all - T)  # absolute positions
+        mask = torch.arange(T_all, device=q.device)[None, :] <= rows  # (T, T_0 + T)
+        y = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+    return y, k, v
+
+
 class CausalSelfAttention(nn.Module):
     r"""Multi-head causal self-attention with one fused query/key/value projection.
 
@@ -556,19 +633,8 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, h, d // h).transpose(1, 2)
         k = k.view(B, T, h, d // h).transpose(1, 2)
         v = v.view(B, T, h, d // h).transpose(1, 2)
-        if past is not None:
-            k = torch.cat([past[0], k], dim=2)  # (B, h, T_past + T, d/h)
-            v = torch.cat([past[1], v], dim=2)
         p = self.dropout if self.training else 0.0
-        T_all = k.shape[2]
-        if T_all == T:
-            y = scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
-        else:
-            # new position i (absolute T_all - T + i) may see keys j <= T_all - T + i;
-            # is_causal would align the mask to the top-left corner instead
-            rows = torch.arange(T, device=x.device)[:, None] + (T_all - T)
-            mask = torch.arange(T_all, device=x.device)[None, :] <= rows  # (T, T_all)
-            y = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        y, k, v = cached_causal_attention(q, k, v, past, dropout_p=p)
         y = y.transpose(1, 2).reshape(B, T, d)  # (B, h, T, d/h) -> (B, T, d)
         return F.dropout(self.c_proj(y), p, self.training), (k, v)
 

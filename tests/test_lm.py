@@ -24,6 +24,7 @@ from torch import nn
 
 from dlbook import bpe, data, lm
 
+
 @pytest.fixture(autouse=True)
 def one_thread() -> Any:
     """Tiny tensors: one thread is fastest, and several stall badly on a busy machine."""
