@@ -81,6 +81,35 @@ def test_each_chapter_offers_its_executed_notebook(page: str) -> None:
     assert code and any(c.get("outputs") for c in code), f"{notebook} was not executed"
 
 
+OUTPUT = re.compile(r'<div class="cell_output[^"]*">(.*?)</div>\s*</div>', re.S)
+FIGURE = re.compile(r"<figure\b.*?</figure>", re.S)
+MYST_ROLE = re.compile(r"\{(?:glue:text|glue|cite|ref|doc|numref|eq)\}`")
+
+
+@needs_site
+@pytest.mark.parametrize("page", notebook_pages())
+def test_every_figure_has_a_caption_and_alt_text(page: str) -> None:
+    html = (SITE / page).read_text()
+    images = sum(output.count("<img") for output in OUTPUT.findall(html))
+    figures = FIGURE.findall(html)
+    captioned = [f for f in figures if "<figcaption" in f and "<img" in f]
+    assert images <= len(captioned), f"{page}: {images} figures, {len(captioned)} with captions"
+    for figure in captioned:
+        for alt in re.findall(r'<img[^>]*\balt="([^"]*)"', figure):
+            assert alt and not alt.endswith((".png", ".svg", ".jpg")), f"{page}: alt {alt!r}"
+
+
+@needs_site
+@pytest.mark.parametrize("page", notebook_pages())
+def test_downloaded_notebook_is_plain_jupyter_markdown(page: str) -> None:
+    notebook = SITE / "_sources" / page.replace(".html", ".ipynb")
+    cells = json.loads(notebook.read_text())["cells"]
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    raw = MYST_ROLE.findall(markdown)
+    assert not raw, f"{notebook.name} shows {len(raw)} raw MyST roles, e.g. {raw[:3]}"
+    assert "{admonition}" not in markdown, f"{notebook.name} shows a raw directive"
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
