@@ -76,6 +76,8 @@ def test_each_chapter_offers_its_executed_notebook(page: str) -> None:
     html = (SITE / page).read_text()
     notebook = f"_sources/{page.replace('.html', '.ipynb')}"
     assert notebook.split("/", 1)[1] in html, f"{page} has no .ipynb download link"
+    link = re.search(r'<a href="[^"]*' + re.escape(notebook.split("/", 1)[1]) + r'"[^>]*>', html)
+    assert link is not None and " download" in link.group(0), f"{page}: the link opens a tab"
     cells = json.loads((SITE / notebook).read_text())["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
     assert code and any(c.get("outputs") for c in code), f"{notebook} was not executed"

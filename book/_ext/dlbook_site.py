@@ -9,6 +9,8 @@
   Markdown (``jupyter_markdown``: glued numbers filled in, citations as (Author, year)
   with a reference list, cross-references as links to the site, solutions as
   ``<details>``).
+* The download menu's ``.ipynb`` and ``.md`` links download the file instead of opening
+  it in a new tab.
 * Every figure's image gets its caption as alt text (myst-nb leaves a hashed file name).
 * The student edition (``DLBOOK_EDITION=student``, ``make book EDITION=student``): every
   exercise solution (an ``{admonition}`` titled "Solution") is removed from the pages, the
@@ -81,6 +83,20 @@ def _alt_from_caption(app: Sphinx, doctree: nodes.document, docname: str) -> Non
             alt = image.get("alt", "")
             if not alt or alt == image.get("uri") or alt.endswith((".png", ".svg", ".jpg")):
                 image["alt"] = text
+
+
+# The theme opens a page's source in a new tab (raw JSON for a notebook): make it download.
+SOURCE_LINK = re.compile(r'(<a href="[^"]*_sources/[^"]+\.(?:ipynb|md)")\s+target="_blank"')
+
+
+def _downloads_download(app: Sphinx, exception: BaseException | None) -> None:
+    if exception is not None:
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        fixed = SOURCE_LINK.sub(r"\1 download", html)
+        if fixed != html:
+            page.write_text(fixed, encoding="utf-8")
 
 
 def _strip_downloads(app: Sphinx, exception: BaseException | None) -> None:
@@ -239,6 +255,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", _remove_solutions)
     app.connect("doctree-resolved", _alt_from_caption)
     app.connect("build-finished", _strip_downloads)
+    app.connect("build-finished", _downloads_download)
     # Before sphinx-book-theme builds its header buttons (default priority 500).
     app.connect("html-page-context", _offer_notebook, priority=400)
     app.connect("html-page-context", _drop_thebe, priority=900)
