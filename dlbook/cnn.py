@@ -35,11 +35,13 @@ __all__ = [
     "conv2d_toeplitz",
     "conv_output_size",
     "count_parameters",
+    "digits_cnn",
     "gaussian_kernel",
     "random_shift",
     "lenet5_parameter_counts",
     "max_pool2d",
     "receptive_field",
+    "residual_block",
     "sobel_kernels",
     "unfold",
 ]
@@ -863,6 +865,14 @@ class Conv2d(nn.Module):
             bound = 1 / math.sqrt(fan_in)
             nn.init.uniform_(self.bias, -bound, bound)
 
+    def extra_repr(self) -> str:
+        """The constructor arguments, as ``nn.Conv2d`` prints them."""
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+            f"groups={self.groups}, bias={self.bias is not None}"
+        )
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         """Apply :func:`conv2d` with this layer's weights."""
         return conv2d(
@@ -891,6 +901,13 @@ class MaxPool2d(nn.Module):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def extra_repr(self) -> str:
+        """The constructor arguments."""
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
 
     def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:  # noqa: A002
         """Apply :func:`max_pool2d`."""
@@ -945,6 +962,65 @@ class DigitsCNN(nn.Module):
         return logits
 
 
+def residual_block(
+    x: Tensor,
+    weight1: Tensor,
+    bias1: Tensor,
+    weight2: Tensor,
+    bias2: Tensor,
+    shortcut: bool = True,
+) -> Tensor:
+    r"""Forward pass of a residual block of two 3x3 convolutions ("same" size).
+
+    .. math::
+
+        \mathbf{h}_{\ell+1} = \mathrm{ReLU}\big(\mathbf{h}_\ell + \mathcal{F}(\mathbf{h}_\ell)\big),
+        \qquad \mathcal{F}(\mathbf{h}) = W_2 * \mathrm{ReLU}(W_1 * \mathbf{h} + b_1) + b_2
+
+    (Chapter 10, eq. ``cnn-residual``); without the shortcut,
+    :math:`\mathrm{ReLU}(\mathcal{F}(\mathbf{h}_\ell))`.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, H, W)
+    weight1, weight2 : Tensor, shape (C, C, k, k) with k odd
+    bias1, bias2 : Tensor, shape (C,)
+    shortcut : bool, default True
+
+    Returns
+    -------
+    Tensor, shape (N, C, H, W)
+
+    Raises
+    ------
+    TypeError, ValueError
+        On non-floating tensors or shapes that do not fit together.
+
+    Examples
+    --------
+    >>> x = torch.rand(1, 2, 4, 4)
+    >>> zero_w, zero_b = torch.zeros(2, 2, 3, 3), torch.zeros(2)
+    >>> torch.equal(residual_block(x, zero_w, zero_b, zero_w, zero_b), x)
+    True
+    """
+    x = _float_tensor("x", x, (4,))
+    C = x.shape[1]
+    for name, w in (("weight1", weight1), ("weight2", weight2)):
+        w = _float_tensor(name, w, (4,))
+        if w.shape[0] != C or w.shape[1] != C or w.shape[2] % 2 == 0 or w.shape[2] != w.shape[3]:
+            raise ValueError(
+                f"`{name}` must have shape ({C}, {C}, k, k) with k odd, got {tuple(w.shape)}"
+            )
+    for name, b in (("bias1", bias1), ("bias2", bias2)):
+        b = _float_tensor(name, b, (1,))
+        if b.shape[0] != C:
+            raise ValueError(f"`{name}` must have shape ({C},), got {tuple(b.shape)}")
+    f = F.conv2d(torch.relu(F.conv2d(x, weight1, bias1, padding="same")), weight2, bias2,
+                 padding="same")  # fmt: skip
+    out: Tensor = torch.relu(x + f if shortcut else f)
+    return out
+
+
 class ResidualBlock(nn.Module):
     r"""Two 3x3 convolutions with ReLU, with or without the identity shortcut.
 
@@ -982,9 +1058,27 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """One block: ReLU(x + F(x)) with the shortcut, ReLU(F(x)) without."""
-        f = self.conv2(torch.relu(self.conv1(x)))
-        out: Tensor = torch.relu(x + f if self.shortcut else f)
-        return out
+        c1, c2 = self.conv1, self.conv2
+        assert c1.bias is not None and c2.bias is not None
+        return residual_block(x, c1.weight, c1.bias, c2.weight, c2.bias, self.shortcut)
+
+
+def digits_cnn(seed: int = 0, c1: int = 32, c2: int = 64) -> DigitsCNN:
+    r"""A :class:`DigitsCNN` whose initial weights are drawn from ``seed``.
+
+    The global random state is left as it was (the draw happens in a forked state).
+
+    Examples
+    --------
+    >>> a, b = digits_cnn(3), digits_cnn(3)
+    >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"`seed` must be an int, got {type(seed).__name__}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return DigitsCNN(c1, c2)
 
 
 # --------------------------------------------------------------------------------------
