@@ -11,7 +11,7 @@ two biases, the GRU's reset gate inside the hidden-state product). The layers
 constructor arguments, load their state dicts and give the same outputs and gradients;
 :class:`CharLSTM` is the character-level language model that Chapter 13 compares with.
 
-Shapes: :math:`T` steps, :math:`B` sequences in a batch, :math:`I` input features,
+Shapes: :math:`T` steps, :math:`B` sequences in a batch, :math:`F` input features,
 :math:`H` hidden units, :math:`M` stacked layers.
 """
 
@@ -34,6 +34,7 @@ __all__ = [
     "clip_grad_norm_",
     "gru_cell",
     "lstm_cell",
+    "lstm_init",
     "rnn_bptt",
     "rnn_cell",
     "rnn_forward",
@@ -84,7 +85,7 @@ def _check_weights(
     bias_hh: Tensor | None,
     gates: int,
 ) -> None:
-    """Shapes of one cell's weights for ``gates`` gates: W_ih (G H, I), W_hh (G H, H)."""
+    """Shapes of one cell's weights for ``gates`` gates: W_ih (G H, F), W_hh (G H, H)."""
     hidden = h.shape[-1]
     _check_tensor("weight_ih", weight_ih, (2,))
     _check_tensor("weight_hh", weight_hh, (2,))
@@ -102,7 +103,7 @@ def _check_cell_input(x: object, h: object, what: str = "hx") -> tuple[Tensor, T
     h = _check_tensor(what, h, (1, 2))
     if h.dim() != x.dim() or (x.dim() == 2 and h.shape[0] != x.shape[0]):
         raise ValueError(
-            f"{what} must be (B, H) for input (B, I) or (H,) for input (I,), got {what} "
+            f"{what} must be (B, H) for input (B, F) or (H,) for input (F,), got {what} "
             f"{tuple(h.shape)} for input {tuple(x.shape)}"
         )
     return x, h
@@ -136,11 +137,11 @@ def rnn_cell(
 
     Parameters
     ----------
-    input : Tensor, shape (B, I) or (I,)
+    input : Tensor, shape (B, F) or (F,)
         :math:`\mathbf{x}_t`.
     hx : Tensor, shape (B, H) or (H,)
         :math:`\mathbf{h}_{t-1}`.
-    weight_ih : Tensor, shape (H, I)
+    weight_ih : Tensor, shape (H, F)
     weight_hh : Tensor, shape (H, H)
     bias_ih, bias_hh : Tensor, shape (H,), optional
     nonlinearity : {"tanh", "relu"}, default "tanh"
@@ -197,7 +198,7 @@ def rnn_forward(
 
     Parameters
     ----------
-    input : Tensor, shape (T, B, I)
+    input : Tensor, shape (T, B, F)
         The sequence, time first (PyTorch's ``batch_first=False`` layout).
     h0 : Tensor, shape (B, H)
         The initial state :math:`\mathbf{h}_0`.
@@ -228,7 +229,7 @@ def rnn_forward(
     if nonlinearity not in _NONLINEARITIES:
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     act = torch.tanh if nonlinearity == "tanh" else torch.relu
-    # (T, B, I) -> (T, B, H): the input part of every a_t in one product
+    # (T, B, F) -> (T, B, H): the input part of every a_t in one product
     a_input = _linear(x, weight_ih, bias_ih)
     states = []
     for t in range(x.shape[0]):
@@ -284,13 +285,13 @@ def rnn_bptt(
 
     Parameters
     ----------
-    input : Tensor, shape (T, B, I)
+    input : Tensor, shape (T, B, F)
     h0 : Tensor, shape (B, H)
     states : Tensor, shape (T, B, H)
         The output of :func:`rnn_forward`.
     grad_states : Tensor, shape (T, B, H)
         :math:`\mathbf{g}_1, \dots, \mathbf{g}_T`.
-    weight_ih : Tensor, shape (H, I)
+    weight_ih : Tensor, shape (H, F)
     weight_hh : Tensor, shape (H, H)
     nonlinearity : {"tanh", "relu"}, default "tanh"
 
@@ -341,7 +342,7 @@ def rnn_bptt(
     grad_w_hh = torch.einsum("tbh,tbk->hk", grad_a, previous)
     grad_w_ih = torch.einsum("tbh,tbi->hi", grad_a, x)
     grad_b = grad_a.sum(dim=(0, 1))
-    grad_x = grad_a @ weight_ih  # (T, B, H) @ (H, I) -> (T, B, I)
+    grad_x = grad_a @ weight_ih  # (T, B, H) @ (H, F) -> (T, B, F)
     return RNNGradients(grad_x, carried, grad_w_ih, grad_w_hh, grad_b, grad_b.clone())
 
 
@@ -522,10 +523,10 @@ def lstm_cell(
 
     Parameters
     ----------
-    input : Tensor, shape (B, I) or (I,)
+    input : Tensor, shape (B, F) or (F,)
     hx : (Tensor, Tensor), each of shape (B, H) or (H,)
         :math:`(\mathbf{h}_{t-1}, \mathbf{c}_{t-1})`.
-    weight_ih : Tensor, shape (4H, I)
+    weight_ih : Tensor, shape (4H, F)
     weight_hh : Tensor, shape (4H, H)
     bias_ih, bias_hh : Tensor, shape (4H,), optional
 
@@ -600,9 +601,9 @@ def gru_cell(
 
     Parameters
     ----------
-    input : Tensor, shape (B, I) or (I,)
+    input : Tensor, shape (B, F) or (F,)
     hx : Tensor, shape (B, H) or (H,)
-    weight_ih : Tensor, shape (3H, I)
+    weight_ih : Tensor, shape (3H, F)
     weight_hh : Tensor, shape (3H, H)
     bias_ih, bias_hh : Tensor, shape (3H,), optional
     reset_after : bool, default True
@@ -646,6 +647,70 @@ def gru_cell(
         n = torch.tanh(x_n + _linear(r * h, w_hn, b_hn))
     z = torch.sigmoid(x_z + h_z)
     return (1 - z) * n + z * h
+
+
+def lstm_init(
+    hidden_size: int,
+    generator: torch.Generator,
+    input_size: int = 1,
+    forget_bias: float = 4.0,
+) -> dict[str, Tensor]:
+    r"""A state dict for ``nn.LSTM(input_size, hidden_size)`` whose forget gates start open.
+
+    The weights are PyTorch's default, :math:`U(-1/\sqrt{H}, 1/\sqrt{H})`, except the
+    forget gate's input-side bias, set to :math:`b_f`. With the gates held fixed the cell's
+    Jacobian over :math:`k` steps is :math:`\prod_t \operatorname{diag}(\mathbf{f}_t)`
+    (Chapter 11, section "LSTM"), so :math:`f pprox \sigma(b_f)` near 1 keeps gradients
+    alive for about :math:`1/(1 - \sigma(b_f))` steps instead of the handful that
+    :math:`\sigma(0) = 1/2` allows.
+
+    Parameters
+    ----------
+    hidden_size : int
+        :math:`H`.
+    generator : torch.Generator
+        The source of the random weights (on the CPU).
+    input_size : int, default 1
+        :math:`F`.
+    forget_bias : float, default 4.0
+        :math:`b_f`, added to ``bias_ih_l0[H:2H]`` (``bias_hh_l0[H:2H]`` is zeroed).
+
+    Returns
+    -------
+    dict of str to Tensor
+        ``weight_ih_l0`` (4H, F), ``weight_hh_l0`` (4H, H), ``bias_ih_l0`` and
+        ``bias_hh_l0`` (4H,), float32, on the CPU.
+
+    Raises
+    ------
+    ValueError
+        If a size is not a positive int.
+
+    Examples
+    --------
+    >>> state = lstm_init(8, torch.Generator().manual_seed(0))
+    >>> _ = torch.nn.LSTM(1, 8).load_state_dict(state)
+    >>> float(torch.sigmoid(state["bias_ih_l0"][8:16]).min()) > 0.98
+    True
+    """
+    for name, value in (("hidden_size", hidden_size), ("input_size", input_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    bound = 1.0 / math.sqrt(hidden_size)
+    shapes = {
+        "weight_ih_l0": (4 * hidden_size, input_size),
+        "weight_hh_l0": (4 * hidden_size, hidden_size),
+        "bias_ih_l0": (4 * hidden_size,),
+        "bias_hh_l0": (4 * hidden_size,),
+    }
+    state = {
+        name: torch.empty(shape).uniform_(-bound, bound, generator=generator)
+        for name, shape in shapes.items()
+    }
+    forget = slice(hidden_size, 2 * hidden_size)  # gate order i, f, g, o
+    state["bias_ih_l0"][forget] = forget_bias
+    state["bias_hh_l0"][forget] = 0.0
+    return state
 
 
 # --------------------------------------------------------------------------------------
@@ -809,9 +874,9 @@ class _Recurrent(nn.Module):
                 f"{first.device}: move the input (or the module) with .to()"
             )
         if not batched:
-            x = x.unsqueeze(1)  # (T, I) -> (T, 1, I)
+            x = x.unsqueeze(1)  # (T, F) -> (T, 1, F)
         elif self.batch_first:
-            x = x.transpose(0, 1)  # (B, T, I) -> (T, B, I)
+            x = x.transpose(0, 1)  # (B, T, F) -> (T, B, F)
         steps, batch = x.shape[0], x.shape[1]
         if steps == 0:
             raise ValueError("input must have at least one time step, got 0")
@@ -842,7 +907,7 @@ class _Recurrent(nn.Module):
                     assert b_ih is not None
                     # b_ih + b_hh joins the input projection: one bias add for all steps
                     b_ih, b_hh = b_ih + b_hh, None
-                x_proj = _linear(x, w_ih, b_ih)  # (T, B, I) -> (T, B, G H): all steps at once
+                x_proj = _linear(x, w_ih, b_ih)  # (T, B, F) -> (T, B, G H): all steps at once
                 c_start = c_all[index] if c_all is not None else None
                 out, h_last, c_last = _scan(
                     self.mode, x_proj, h_all[index], c_start, w_hh, b_hh, reverse=direction == 1
@@ -874,7 +939,7 @@ class RNN(_Recurrent):
     Parameters
     ----------
     input_size, hidden_size : int
-        :math:`I` and :math:`H`.
+        :math:`F` and :math:`H`.
     num_layers : int, default 1
         :math:`M`, layers stacked in depth.
     nonlinearity : {"tanh", "relu"}, default "tanh"
@@ -890,8 +955,8 @@ class RNN(_Recurrent):
 
     Shape
     -----
-    ``forward(input, hx=None) -> (output, h_n)`` with input (T, B, I), (B, T, I) or
-    unbatched (T, I); ``hx`` and ``h_n`` (M D, B, H) or (M D, H); output (T, B, D H)
+    ``forward(input, hx=None) -> (output, h_n)`` with input (T, B, F), (B, T, F) or
+    unbatched (T, F); ``hx`` and ``h_n`` (M D, B, H) or (M D, H); output (T, B, D H)
     where D = 2 if bidirectional.
 
     Raises
