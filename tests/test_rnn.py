@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -558,3 +559,25 @@ def test_bad_input_is_rejected_clearly(
 ) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+# ---------------------------------------------------------------------- lstm_init
+def _first_input_sensitivity(state: dict[str, Tensor], hidden: int) -> float:
+    model = nn.LSTM(1, hidden)
+    model.load_state_dict(state)
+    x = torch.randn(100, 16, 1, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    _, (h_n, _) = model(x)
+    (grad,) = torch.autograd.grad(h_n[0].sum(), x)
+    return float(grad[0].abs().median())
+
+
+def test_lstm_init_keeps_the_first_input_alive_where_the_default_does_not() -> None:
+    state = rnn.lstm_init(16, torch.Generator().manual_seed(0))
+    assert list(state) == list(nn.LSTM(1, 16).state_dict())
+    forget = torch.sigmoid(state["bias_ih_l0"][16:32] + state["bias_hh_l0"][16:32])
+    torch.testing.assert_close(forget, torch.full((16,), 1 / (1 + math.exp(-4.0))))
+    torch.manual_seed(0)
+    assert _first_input_sensitivity(state, 16) > 1e-3
+    assert _first_input_sensitivity(nn.LSTM(1, 16).state_dict(), 16) < 1e-10
+    other = rnn.lstm_init(16, torch.Generator().manual_seed(1))
+    assert not torch.equal(state["weight_hh_l0"], other["weight_hh_l0"])
