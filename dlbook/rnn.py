@@ -260,15 +260,15 @@ def rnn_bptt(
 ) -> RNNGradients:
     r"""Backpropagation through time for :func:`rnn_forward`, written out by hand.
 
-    With :math:`\mathbf{g}_t = \partial L / \partial \mathbf{h}_t` the gradient that
+    With :math:`\boldsymbol{\delta}_t = \partial L / \partial \mathbf{h}_t` the gradient that
     reaches :math:`\mathbf{h}_t` directly (from the output at step :math:`t`), the adjoint
     :math:`\bar{\mathbf{h}}_t` collects that and what flows back from step :math:`t+1`:
 
     .. math::
 
-        \bar{\mathbf{h}}_T = \mathbf{g}_T, \quad
+        \bar{\mathbf{h}}_T = \boldsymbol{\delta}_T, \quad
         \bar{\mathbf{a}}_t = \bar{\mathbf{h}}_t \odot \phi'(\mathbf{a}_t), \quad
-        \bar{\mathbf{h}}_{t-1} = \mathbf{g}_{t-1} + W_{hh}^\top \bar{\mathbf{a}}_t,
+        \bar{\mathbf{h}}_{t-1} = \boldsymbol{\delta}_{t-1} + W_{hh}^\top \bar{\mathbf{a}}_t,
 
     .. math::
 
@@ -290,7 +290,7 @@ def rnn_bptt(
     states : Tensor, shape (T, B, H)
         The output of :func:`rnn_forward`.
     grad_states : Tensor, shape (T, B, H)
-        :math:`\mathbf{g}_1, \dots, \mathbf{g}_T`.
+        :math:`\boldsymbol{\delta}_1, \dots, \boldsymbol{\delta}_T`.
     weight_ih : Tensor, shape (H, F)
     weight_hh : Tensor, shape (H, H)
     nonlinearity : {"tanh", "relu"}, default "tanh"
@@ -420,12 +420,13 @@ def clip_grad_norm_(
 ) -> Tensor:
     r"""Rescale the gradients of ``parameters`` in place to a global norm of at most ``max_norm``.
 
-    With :math:`\mathbf{g}` all gradients viewed as one vector and :math:`p` = ``norm_type``,
+    With :math:`\nabla_{\boldsymbol\theta} L` all gradients viewed as one vector and
+    :math:`p` = ``norm_type``,
 
     .. math::
 
-        \mathbf{g} \leftarrow \mathbf{g} \cdot \min\Bigl(1, \frac{c}{\lVert \mathbf{g}
-        \rVert_p + 10^{-6}}\Bigr)
+        \nabla_{\boldsymbol\theta} L \leftarrow \nabla_{\boldsymbol\theta} L \cdot
+        \min\Bigl(1, \frac{G}{\lVert \nabla_{\boldsymbol\theta} L \rVert_p + 10^{-6}}\Bigr)
 
     (Chapter 11, section "Gradient clipping"), exactly as
     ``torch.nn.utils.clip_grad_norm_``: same arguments, the same :math:`10^{-6}`, the
@@ -436,7 +437,7 @@ def clip_grad_norm_(
     parameters : Tensor or iterable of Tensor
         Tensors whose ``.grad`` is clipped; those without a gradient are skipped.
     max_norm : float
-        :math:`c`.
+        :math:`G`.
     norm_type : float, default 2.0
         :math:`p`; ``float("inf")`` for the largest absolute entry.
     error_if_nonfinite : bool, default False
@@ -447,7 +448,7 @@ def clip_grad_norm_(
     Returns
     -------
     Tensor, shape ()
-        :math:`\lVert \mathbf{g} \rVert_p` before clipping.
+        :math:`\lVert \nabla_{\boldsymbol\theta} L \rVert_p` before clipping.
 
     Raises
     ------
