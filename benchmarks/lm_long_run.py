@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import platform
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,12 +64,35 @@ def main() -> None:
     model = lm.GPT(config, g)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.99), weight_decay=0.1)
 
+    result = {
+        "config": CONFIG,
+        "batch_size": BATCH_SIZE,
+        "lr": LR,
+        "steps": args.steps,
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "machine": platform.processor() or platform.machine(),
+    }
+    record: list[dict[str, float]] = []
+    result["record"] = record
+    out = Path(args.out)
+    start = time.process_time()
+    spent_evaluating = [0.0]
+
     def valid_bpc() -> float:
+        # Called by train_lm every eval_every steps; the file is rewritten each time so a
+        # run stopped early keeps what it measured.
+        before = time.process_time()
         bpc = lm.evaluate_nll(model, valid, config.block_size) / math.log(2)
-        print(f"valid {bpc:.4f} bpc", flush=True)  # progress; the record has the CPU time
+        cpu = before - start - spent_evaluating[0]
+        spent_evaluating[0] += time.process_time() - before
+        step = (len(record) + 1) * args.eval_every
+        record.append({"step": min(step, args.steps), "cpu_seconds": cpu, "valid_bpc": bpc})
+        out.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"step {step:6d}  cpu {cpu:8.1f} s  valid {bpc:.4f} bpc", flush=True)
         return bpc
 
-    record = lm.train_lm(
+    lm.train_lm(
         model,
         opt,
         train,
@@ -80,19 +104,6 @@ def main() -> None:
         evaluate=valid_bpc,
         lr_schedule=lr_schedule(args.steps),
     )
-    result = {
-        "config": CONFIG,
-        "batch_size": BATCH_SIZE,
-        "lr": LR,
-        "steps": args.steps,
-        "threads": args.threads,
-        "torch": torch.__version__,
-        "machine": platform.processor() or platform.machine(),
-        "record": [{"step": s, "cpu_seconds": c, "valid_bpc": b} for s, c, b in record],
-    }
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
-    for s, c, b in record:
-        print(f"step {s:6d}  cpu {c:8.1f} s  valid {b:.4f} bpc")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,9 @@ __all__ = [
 
 LN2 = math.log(2.0)
 
+#: Token ids: a sequence of ints, or a 1-D integer tensor.
+Tokens = Sequence[int] | Tensor
+
 
 # --------------------------------------------------------------------------------------
 # Argument checks
@@ -76,7 +79,7 @@ def _real(name: str, value: object, *, low: float, high: float = math.inf) -> fl
     return float(value)
 
 
-def _token_list(name: str, tokens: Sequence[int], vocab_size: int) -> list[int]:
+def _token_list(name: str, tokens: Tokens, vocab_size: int) -> list[int]:
     """Tokens as a list of Python ints in [0, vocab_size), from a list or a 1-D int tensor."""
     if isinstance(tokens, Tensor):
         if tokens.ndim != 1 or tokens.dtype.is_floating_point or tokens.dtype == torch.bool:
@@ -244,7 +247,7 @@ class KneserNey:
 
     def __init__(
         self,
-        tokens: Sequence[int],
+        tokens: Tokens,
         order: int,
         vocab_size: int,
         *,
@@ -304,7 +307,7 @@ class KneserNey:
             p = max(count - d, 0.0) / total + d * self._types[k][h] / total * p
         return p
 
-    def nll(self, tokens: Sequence[int]) -> float:
+    def nll(self, tokens: Tokens) -> float:
         r"""Mean negative log-likelihood in nats of a text, each token given its history.
 
         The first tokens have shorter histories (the text is scored on its own).
@@ -320,8 +323,8 @@ class KneserNey:
 
 
 def add_k_nll(
-    train: Sequence[int],
-    test: Sequence[int],
+    train: Tokens,
+    test: Tokens,
     order: int,
     k: float,
     vocab_size: int,
@@ -388,8 +391,8 @@ def add_k_nll(
 
 
 def choose_add_k(
-    train: Sequence[int],
-    valid: Sequence[int],
+    train: Tokens,
+    valid: Tokens,
     order: int,
     vocab_size: int,
 ) -> float:
@@ -431,7 +434,7 @@ def choose_add_k(
             lo, a, fa = a, b, fb
             b = lo + ratio * (hi - lo)
             fb = f(b)
-    return 10.0 ** ((lo + hi) / 2)
+    return float(10.0 ** ((lo + hi) / 2))
 
 
 # --------------------------------------------------------------------------------------
@@ -813,7 +816,8 @@ def random_batch(
 
 def _logits_of(model: nn.Module, x: Tensor) -> Tensor:
     out = model(x)
-    return out[0] if isinstance(out, tuple) else out
+    logits: Tensor = out[0] if isinstance(out, tuple) else out
+    return logits
 
 
 @torch.no_grad()
@@ -1114,4 +1118,5 @@ def bradley_terry_loss(r_chosen: Tensor, r_rejected: Tensor) -> Tensor:
         )
     if r_chosen.device != r_rejected.device:
         raise ValueError(f"r_chosen is on {r_chosen.device} but r_rejected on {r_rejected.device}")
-    return F.softplus(r_rejected - r_chosen).mean()
+    loss: Tensor = F.softplus(r_rejected - r_chosen).mean()
+    return loss

@@ -12,7 +12,7 @@ import itertools
 import json
 import math
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -350,7 +350,9 @@ class TorchBlocks(nn.Module):
             self.wte.weight.copy_(model.wte.weight)
             self.wpe.weight.copy_(model.wpe.weight)
             self.ln_f.load_state_dict(model.ln_f.state_dict())
-            for ours, theirs in zip(model.h, self.layers, strict=True):
+            for block, layer in zip(model.h, self.layers, strict=True):
+                ours = cast(lm.Block, block)
+                theirs = cast(nn.TransformerEncoderLayer, layer)
                 theirs.norm1.load_state_dict(ours.ln_1.state_dict())
                 theirs.norm2.load_state_dict(ours.ln_2.state_dict())
                 theirs.self_attn.in_proj_weight.copy_(ours.attn.c_attn.weight)
@@ -365,7 +367,8 @@ class TorchBlocks(nn.Module):
         mask = nn.Transformer.generate_square_subsequent_mask(T, dtype=x.dtype)
         for layer in self.layers:
             x = layer(x, src_mask=mask, is_causal=True)
-        return self.ln_f(x) @ self.wte.weight.T
+        out: torch.Tensor = self.ln_f(x) @ self.wte.weight.T
+        return out
 
 
 def test_gpt_matches_torch_transformer_layers() -> None:
@@ -379,8 +382,8 @@ def test_gpt_matches_torch_transformer_layers() -> None:
     ours.square().sum().backward()
     theirs.square().sum().backward()
     torch.testing.assert_close(
-        model.h[0].attn.c_attn.weight.grad,
-        reference.layers[0].self_attn.in_proj_weight.grad,
+        cast(lm.Block, model.h[0]).attn.c_attn.weight.grad,
+        cast(nn.TransformerEncoderLayer, reference.layers[0]).self_attn.in_proj_weight.grad,
         rtol=1e-9,
         atol=1e-10,
     )
@@ -507,7 +510,8 @@ def _np_top_k(z: np.ndarray, k: int) -> np.ndarray:
     order = np.argsort(-z, kind="stable")
     keep[order[:k]] = True
     p = np.where(keep, np.exp(z - z.max()), 0.0)
-    return p / p.sum()
+    out: np.ndarray = p / p.sum()
+    return out
 
 
 def _np_top_p(z: np.ndarray, top_p: float) -> np.ndarray:
@@ -519,7 +523,8 @@ def _np_top_p(z: np.ndarray, top_p: float) -> np.ndarray:
     keep = np.zeros_like(p, dtype=bool)
     keep[order[:m]] = True
     q = np.where(keep, p, 0.0)
-    return q / q.sum()
+    out: np.ndarray = q / q.sum()
+    return out
 
 
 @settings(max_examples=60, deadline=None)
@@ -534,7 +539,11 @@ def test_filters_against_direct_computation(seed: int, k: int, p: float) -> None
 
 def test_top_p_keeps_the_smallest_set_reaching_p() -> None:
     z = torch.log(torch.tensor([0.1, 0.4, 0.3, 0.2], dtype=torch.float64))
-    kept = lambda p: torch.isfinite(lm.top_p_filter(z, p)).tolist()  # noqa: E731
+
+    def kept(p: float) -> list[bool]:
+        out: list[bool] = torch.isfinite(lm.top_p_filter(z, p)).tolist()
+        return out
+
     # (p exactly at a partial sum, 0.4, 0.7 or 0.9, is decided by rounding: not tested)
     assert kept(0.39) == [False, True, False, False]
     assert kept(0.41) == [False, True, True, False]
@@ -569,7 +578,7 @@ def test_temperature() -> None:
         (lambda: lm.top_k_filter(torch.zeros(3, dtype=torch.long), 1), TypeError, "floating"),
         (lambda: lm.top_p_filter(torch.zeros(3), 0.0), ValueError, "p must"),
         (lambda: lm.top_p_filter(torch.zeros(3), 1.5), ValueError, "p must"),
-        (lambda: lm.top_p_filter([0.0, 1.0], 0.5), TypeError, "tensor"),
+        (lambda: lm.top_p_filter([0.0, 1.0], 0.5), TypeError, "tensor"),  # type: ignore[arg-type]
         (lambda: lm.filter_logits(torch.zeros(3), 0.0), ValueError, "temperature"),
         (lambda: lm.top_k_filter(torch.zeros(0), 1), ValueError, "non-empty"),
     ],
@@ -582,9 +591,11 @@ def test_filter_errors(call: Any, error: type[Exception], match: str) -> None:
 def test_generate_is_seeded_and_greedy_matches_argmax(device: torch.device) -> None:
     model = _model().to(device)
     prompt = torch.tensor([[1, 2, 3]], device=device)
-    gen = lambda seed, **kw: lm.generate(  # noqa: E731
-        model, prompt, 20, generator=torch.Generator(device).manual_seed(seed), **kw
-    )
+
+    def gen(seed: int, **kw: Any) -> torch.Tensor:
+        g = torch.Generator(device).manual_seed(seed)
+        return lm.generate(model, prompt, 20, generator=g, **kw)
+
     a, b = gen(0, top_p=0.9), gen(0, top_p=0.9)
     assert torch.equal(a, b) and a.shape == (1, 23) and a.device == prompt.device
     greedy = gen(0, top_k=1)
@@ -651,3 +662,27 @@ def test_bradley_terry_recovers_a_known_reward() -> None:
 def test_bradley_terry_errors(args: Any, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         lm.bradley_terry_loss(*args)
+
+
+def test_cached_attention_against_torch_with_explicit_mask() -> None:
+    g = torch.Generator().manual_seed(6)
+    q = torch.randn(2, 3, 4, 5, generator=g, dtype=torch.float64)
+    k, v = torch.randn(2, 2, 3, 9, 5, generator=g, dtype=torch.float64)
+    y, k_all, v_all = lm.cached_causal_attention(
+        q, k[:, :, 5:], v[:, :, 5:], (k[:, :, :5], v[:, :, :5])
+    )
+    mask = torch.ones(9, 9, dtype=torch.bool).tril()[5:]  # rows of the last four positions
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    torch.testing.assert_close(y, expected, rtol=1e-12, atol=1e-12)
+    assert torch.equal(k_all, k) and torch.equal(v_all, v)
+    with pytest.raises(ValueError, match="past"):
+        lm.cached_causal_attention(q, k[:, :, 5:], v[:, :, 5:], (k[:, :, :5, :4], v[:, :, :5, :4]))
+
+
+def test_merge_pair() -> None:
+    ids = [1, 1, 1, 2, 1, 1]
+    assert bpe.merge_pair(ids, (1, 1), 9) == [9, 1, 2, 9]
+    assert ids == [1, 1, 1, 2, 1, 1]
+    assert bpe.merge_pair([], (1, 2), 9) == []
+    with pytest.raises(TypeError, match="ids"):
+        bpe.merge_pair("ab", (97, 98), 9)  # type: ignore[arg-type]

@@ -215,8 +215,12 @@ def test_cached_attention_equals_one_pass(submission: types.ModuleType) -> None:
     q, k, v = (randn(g, 1, 2, 7, 4, device=cpu) for _ in range(3))
     whole, _, _ = lm.cached_causal_attention(q, k, v)
     f = submission.cached_causal_attention
-    y1, k1, v1 = call("Exercise 13.4", f, q[:, :, :4], k[:, :, :4], v[:, :, :4])  # type: ignore[misc]
-    y2, _, _ = call("Exercise 13.4", f, q[:, :, 4:], k[:, :, 4:], v[:, :, 4:], (k1, v1))  # type: ignore[misc]
+    first = call("Exercise 13.4", f, q[:, :, :4], k[:, :, :4], v[:, :, :4])
+    assert isinstance(first, tuple) and len(first) == 3, "Exercise 13.4: return (Y, K, V)"
+    y1, k1, v1 = first
+    second = call("Exercise 13.4", f, q[:, :, 4:], k[:, :, 4:], v[:, :, 4:], (k1, v1))
+    assert isinstance(second, tuple) and len(second) == 3, "Exercise 13.4: return (Y, K, V)"
+    y2 = second[0]
     torch.testing.assert_close(torch.cat([y1, y2], 2), whole, rtol=1e-10, atol=1e-12)
 
 
