@@ -89,7 +89,7 @@ class CharTokenizer:
     --------
     >>> tok = CharTokenizer("hello")
     >>> tok.encode("hole"), tok.decode([2, 1])
-    ([2, 3, 1, 0], 'le')
+    ([1, 3, 2, 0], 'lh')
     """
 
     def __init__(self, text: str) -> None:
