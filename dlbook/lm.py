@@ -494,7 +494,7 @@ def training_flops(num_parameters: float, num_tokens: float) -> float:
 
     :math:`N` parameters, :math:`D` training tokens: a forward pass costs about
     :math:`2N` operations per token (a multiply and an add per weight) and the backward
-    pass twice that {cite}`kaplan2020scaling`. Defined in Chapter 13.
+    pass twice that (Kaplan et al. 2020, arXiv:2001.08361). Defined in Chapter 13.
 
     Parameters
     ----------
@@ -961,7 +961,7 @@ def top_p_filter(logits: Tensor, p: float) -> Tensor:
 
     .. math:: \textstyle\sum_{i<j} \pi_{(i)} < p
 
-    so the most likely token is always kept {cite}`holtzman2020curious`. Defined in
+    so the most likely token is always kept (Holtzman et al., ICLR 2020). Defined in
     Chapter 13 (decoding).
 
     Parameters
@@ -1083,7 +1083,7 @@ def bradley_terry_loss(r_chosen: Tensor, r_rejected: Tensor) -> Tensor:
     .. math:: L = -\frac1N \sum_i \log \sigma\bigl(r(y_i^{+}) - r(y_i^{-})\bigr)
 
     the negative log-likelihood of the Bradley-Terry model
-    :math:`P(y^+ \succ y^-) = \sigma(r^+ - r^-)` {cite}`ouyang2022training`, computed as
+    :math:`P(y^+ \succ y^-) = \sigma(r^+ - r^-)` (Ouyang et al. 2022), computed as
     :math:`\operatorname{softplus}(r^- - r^+)` so it stays finite for any difference.
     Defined in Chapter 13 (learning from human feedback).
 
