@@ -5,6 +5,7 @@
 #                                     DETAIL=1 full reports, RESULTS=f.json Gradescope's file)
 #       make chapter CH=book/preface  build one chapter (with the front matter) while writing it
 #       make book EDITION=student     the same site with every exercise solution removed
+#       make handout                  the exercise sets without solutions, for students
 #       make bench [BENCH=bench_cnn]  run the benchmarks (ratios against the PyTorch built-ins)
 #       make serve                    serve the built site on http://localhost:8000
 SHELL := /bin/bash
@@ -36,7 +37,7 @@ BOOK_FLAGS := -W -n --keep-going --all
 # that the kernel talks to the builder over local TCP.
 BUILD_NOISE := NbParserConfig\(|Kernel is running over TCP without encryption
 
-.PHONY: book test grade chapter bench serve lint typecheck clean
+.PHONY: book test grade chapter bench serve handout lint typecheck clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -104,6 +105,10 @@ chapter: $(STAMP)
 	  echo "$$warnings"; tail -n 20 _build/chapters/$$n/build.log; \
 	  echo "make chapter: the build of $(CH) failed (full log: _build/chapters/$$n/build.log)"; exit 1; fi; \
 	echo "Built _build/chapters/$$n/_build/html/$(CH:.md=).html (log: _build/chapters/$$n/build.log)"
+
+# The exercise sets as handed to students: pencil-and-paper solutions removed.
+handout: $(STAMP)
+	rm -rf _build/handout && $(PY) -m exercises.handout _build/handout/exercises
 
 # Every benchmark, or one (BENCH=bench_cnn), in the project's environment.
 bench: $(STAMP)

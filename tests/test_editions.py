@@ -164,3 +164,25 @@ def test_an_unknown_edition_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DLBOOK_EDITION", "teacher")
     with pytest.raises(ValueError, match="DLBOOK_EDITION must be one of"):
         dlbook_site.edition()
+
+
+def test_the_handout_has_every_problem_and_no_solution(tmp_path: Path) -> None:
+    handout = importlib.import_module("exercises.handout")
+    written = handout.write_handout(tmp_path / "exercises")
+    originals = sorted((ROOT / "exercises").glob("*/README.md"))
+    assert len(written) == len(originals) + 1  # exercises/README.md too
+    with_solutions = 0
+    for original in originals:
+        text = original.read_text()
+        copy = (tmp_path / "exercises" / original.parent.name / "README.md").read_text()
+        assert "<summary>Solution" not in copy, original
+        with_solutions += "<summary>Solution" in text
+        # every numbered problem survives
+        assert re.findall(r"(?m)^\d+\. ", text) == re.findall(r"(?m)^\d+\. ", copy), original
+    assert with_solutions >= 9, "the pencil-and-paper problems have their solutions"
+    stub = ROOT / "exercises" / "ex09_training" / "training.py"
+    assert (
+        tmp_path / "exercises" / "ex09_training" / "training.py"
+    ).read_text() == stub.read_text()
+    with pytest.raises(ValueError, match="empty or new folder"):
+        handout.write_handout(tmp_path / "exercises")
