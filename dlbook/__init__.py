@@ -19,6 +19,12 @@ Each module serves one topic of the book and says which chapter defines what:
 ``dlbook.nn``             activations and an MLP on that engine (Chapter 8)
 ``dlbook.optim``          SGD, momentum, RMSProp, Adam(W), schedules (Chapter 9)
 ``dlbook.layers``         initialisation, batch/layer norm, dropout (Chapter 9)
+``dlbook.cnn``            convolution from loops to im2col, pooling, CNNs (Chapter 10)
+``dlbook.rnn``            RNN, LSTM and GRU layers, BPTT, clipping (Chapter 11)
+``dlbook.attention``      attention, multi-head attention, transformer blocks (Ch. 12)
+``dlbook.bpe``            byte-pair encoding from scratch (Chapter 13)
+``dlbook.lm``             n-grams, a small GPT, sampling, scaling arithmetic (Ch. 13)
+``dlbook.generative``     Part V: EBMs, VAEs, GANs, flows, diffusion (Ch. 14-17)
 ========================  ==================================================
 """
 
@@ -32,64 +38,82 @@ from dlbook.devices import available_devices, device, generator, seed_everything
 
 if TYPE_CHECKING:
     from dlbook import (
+        attention,
         autograd,
         book,
+        bpe,
         calculus,
+        cnn,
         data,
+        generative,
         grading,
         history,
         layers,
         linalg,
         linear,
+        lm,
         logistic,
         nn,
         optim,
         plot,
         prob,
+        rnn,
         train,
     )
 
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "attention",
     "autograd",
     "book",
+    "bpe",
     "calculus",
+    "cnn",
     "data",
     "devices",
+    "generative",
     "grading",
     "history",
     "layers",
     "linalg",
     "linear",
+    "lm",
     "logistic",
     "nn",
     "optim",
     "plot",
     "prob",
+    "rnn",
     "train",
 )
 
 __all__ = [
     "__version__",
+    "attention",
     "autograd",
     "available_devices",
     "book",
+    "bpe",
     "calculus",
+    "cnn",
     "data",
     "device",
     "devices",
+    "generative",
     "generator",
     "grading",
     "history",
     "layers",
     "linalg",
     "linear",
+    "lm",
     "logistic",
     "nn",
     "optim",
     "plot",
     "prob",
+    "rnn",
     "seed_everything",
     "train",
 ]
