@@ -37,9 +37,9 @@ __all__ = [
     "count_parameters",
     "digits_cnn",
     "gaussian_kernel",
-    "random_shift",
     "lenet5_parameter_counts",
     "max_pool2d",
+    "random_shift",
     "receptive_field",
     "residual_block",
     "sobel_kernels",
@@ -191,7 +191,7 @@ def receptive_field(layers: Sequence[tuple[int, int, int]]) -> list[tuple[int, i
 # Convolution as a structured matrix
 # --------------------------------------------------------------------------------------
 def conv2d_toeplitz(kernel: Tensor, input_size: tuple[int, int]) -> Tensor:
-    r"""The doubly block-Toeplitz matrix :math:`T` with :math:`T\,\mathrm{vec}(X) = \mathrm{vec}(Y)`.
+    r"""The doubly block-Toeplitz matrix :math:`T` with :math:`T \mathrm{vec}(X) = \mathrm{vec}(Y)`.
 
     For a single-channel image :math:`X \in \mathbb{R}^{H\times W}` and kernel
     :math:`K \in \mathbb{R}^{k_h\times k_w}`, the "valid" cross-correlation that
@@ -249,24 +249,64 @@ def conv2d_toeplitz(kernel: Tensor, input_size: tuple[int, int]) -> Tensor:
 # --------------------------------------------------------------------------------------
 # im2col and convolution
 # --------------------------------------------------------------------------------------
+def _tap_slices(
+    kernel: tuple[int, int],
+    dilation: tuple[int, int],
+    stride: tuple[int, int],
+    out: tuple[int, int],
+) -> list[tuple[slice, slice]]:
+    """For each kernel tap (m, l), the rows and columns it reads: a s_h + m d_h, b s_w + l d_w."""
+    (kh, kw), (dh, dw), (sh, sw), (Ho, Wo) = kernel, dilation, stride, out
+    return [
+        (
+            slice(m * dh, m * dh + sh * (Ho - 1) + 1, sh),
+            slice(l * dw, l * dw + sw * (Wo - 1) + 1, sw),
+        )
+        for m in range(kh)
+        for l in range(kw)  # noqa: E741 (the kernel's column index, as in the maths)
+    ]
+
+
+class _Im2col(torch.autograd.Function):
+    """Stack every tap's strided slice; the backward (col2im) adds them back in place."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx,
+        x: Tensor,
+        slices: list[tuple[slice, slice]],
+        dim: int,
+    ) -> Tensor:
+        ctx.slices, ctx.dim, ctx.shape = slices, dim, x.shape  # type: ignore[attr-defined]
+        return torch.stack([x[:, :, rows, cols] for rows, cols in slices], dim=dim)
+
+    @staticmethod
+    def backward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx, grad: Tensor
+    ) -> tuple[Tensor, None, None]:
+        slices, dim, shape = ctx.slices, ctx.dim, ctx.shape  # type: ignore[attr-defined]
+        dx = grad.new_zeros(shape)
+        for t, (rows, cols) in enumerate(slices):
+            dx[:, :, rows, cols] += grad.select(dim, t)  # each input gets every tap it fed
+        return dx, None, None
+
+
 def _taps(
     x: Tensor,
     kernel: tuple[int, int],
     dilation: tuple[int, int],
     stride: tuple[int, int],
     out: tuple[int, int],
+    dim: int = 2,
 ) -> Tensor:
     """Tap (m, l) of every window of a padded (N, C, H, W) tensor: (N, C, kh kw, Ho, Wo).
 
-    One strided slice per kernel tap, stacked; its backward is kh kw strided additions.
+    One strided slice per kernel tap, stacked along ``dim``; the backward (col2im) adds the
+    ``kh kw`` slices of the gradient back into one zero tensor.
     """
-    (kh, kw), (dh, dw), (sh, sw), (Ho, Wo) = kernel, dilation, stride, out
-    taps = [
-        x[:, :, m * dh : m * dh + sh * (Ho - 1) + 1 : sh, l * dw : l * dw + sw * (Wo - 1) + 1 : sw]
-        for m in range(kh)
-        for l in range(kw)  # noqa: E741 (the kernel's column index, as in the maths)
-    ]  # each (N, C, Ho, Wo): x[n, c, a s_h + m d_h, b s_w + l d_w]
-    return torch.stack(taps, dim=2)
+    slices = _tap_slices(kernel, dilation, stride, out)
+    taps: Tensor = _Im2col.apply(x, slices, dim)
+    return taps
 
 
 def unfold(
@@ -421,16 +461,21 @@ def conv2d(
             )
     else:
         p = _ints("padding", padding, 2, 0)
-    cols = unfold(x, (kh, kw), d, p, s)  # (N, C kh kw, L)
     Ho = conv_output_size(x.shape[2], kh, s[0], p[0], d[0])
     Wo = conv_output_size(x.shape[3], kw, s[1], p[1], d[1])
-    G = groups
-    cols = cols.reshape(N, G, Cg * kh * kw, Ho * Wo)  # (N, C kh kw, L) -> (N, G, K, L)
-    w = weight.reshape(G, O // G, Cg * kh * kw)  # (O, Cg, kh, kw) -> (G, O/G, K)
-    out = torch.matmul(w, cols)  # (G, O/G, K) @ (N, G, K, L) -> (N, G, O/G, L)
-    out = out.reshape(N, O, Ho, Wo)  # (N, G, O/G, L) -> (N, O, Ho, Wo)
-    if bias is not None:
-        out = out + bias.reshape(1, O, 1, 1)
+    if p != (0, 0):
+        x = F.pad(x, (p[1], p[1], p[0], p[0]))
+    # im2col with the batch inside the columns, so that each group is ONE matrix product:
+    # (N, C, H, W) -> (C, N, H, W) -> taps (C, kh kw, N, Ho, Wo) -> (G, K, N L).
+    G, K = groups, Cg * kh * kw
+    taps = _taps(
+        x.transpose(0, 1).contiguous(), (kh, kw), (d[0], d[1]), (s[0], s[1]), (Ho, Wo), dim=1
+    )
+    cols = taps.reshape(G, K, N * Ho * Wo)  # rows ordered (c, m, l) as weight's
+    w = weight.reshape(G, O // G, K)  # (O, Cg, kh, kw) -> (G, O/G, K)
+    out = torch.matmul(w, cols)  # (G, O/G, K) @ (G, K, N L) -> (G, O/G, N L)
+    out = out.reshape(O, N, Ho, Wo).transpose(0, 1)  # -> (O, N, Ho, Wo) -> (N, O, Ho, Wo)
+    out = out + bias.reshape(1, O, 1, 1) if bias is not None else out.contiguous()
     return out if batched else out[0]
 
 
