@@ -271,7 +271,7 @@ class _Im2col(torch.autograd.Function):
     """Stack every tap's strided slice; the backward (col2im) adds them back in place."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: torch.autograd.function.FunctionCtx,
         x: Tensor,
         slices: list[tuple[slice, slice]],
@@ -281,7 +281,7 @@ class _Im2col(torch.autograd.Function):
         return torch.stack([x[:, :, rows, cols] for rows, cols in slices], dim=dim)
 
     @staticmethod
-    def backward(  # type: ignore[override]
+    def backward(
         ctx: torch.autograd.function.FunctionCtx, grad: Tensor
     ) -> tuple[Tensor, None, None]:
         slices, dim, shape = ctx.slices, ctx.dim, ctx.shape  # type: ignore[attr-defined]
@@ -305,7 +305,7 @@ def _taps(
     ``kh kw`` slices of the gradient back into one zero tensor.
     """
     slices = _tap_slices(kernel, dilation, stride, out)
-    taps: Tensor = _Im2col.apply(x, slices, dim)
+    taps: Tensor = _Im2col.apply(x, slices, dim)  # type: ignore[no-untyped-call]
     return taps
 
 

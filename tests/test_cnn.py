@@ -336,6 +336,22 @@ def test_digits_cnn_and_residual_block() -> None:
     assert torch.all(plain(x) == 0)  # the plain block, with the same weights, cannot
 
 
+def test_residual_block_function_matches_torch_layers(device: torch.device) -> None:
+    torch.manual_seed(1)
+    conv1 = nn.Conv2d(3, 3, 5, padding=2).to(device, F64)
+    conv2 = nn.Conv2d(3, 3, 5, padding=2).to(device, F64)
+    x = torch.randn(2, 3, 6, 7, dtype=F64, device=device)
+    expected = torch.relu(x + conv2(torch.relu(conv1(x))))
+    args = (conv1.weight, conv1.bias, conv2.weight, conv2.bias)
+    torch.testing.assert_close(cnn.residual_block(x, *args), expected)  # type: ignore[arg-type]
+    torch.testing.assert_close(
+        cnn.residual_block(x, *args, shortcut=False),  # type: ignore[arg-type]
+        torch.relu(conv2(torch.relu(conv1(x)))),
+    )
+    with pytest.raises(ValueError, match="k odd"):
+        cnn.residual_block(x, torch.zeros(3, 3, 2, 2, dtype=F64), *args[1:])  # type: ignore[arg-type]
+
+
 def test_lenet5_counts_equal_the_paper() -> None:
     counts = cnn.lenet5_parameter_counts()
     assert counts == cnn.LENET5_PAPER_PARAMETERS
