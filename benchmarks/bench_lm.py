@@ -114,7 +114,7 @@ def make_step(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Callable[[], floa
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return float(loss)  # waits for the device, so the timing is complete
+        return float(loss.detach())  # waits for the device, so the timing is complete
 
     return step, first
 
