@@ -775,7 +775,7 @@ def score_gradient_leave_one_out(
 
 
 # --------------------------------------------------------------------------------------
-# The linear-Gaussian model (probabilistic PCA): log p(x) in closed form (Section 15.2)
+# The linear-Gaussian model (probabilistic PCA): log p(x) in closed form (Sections 15.1-15.2)
 # --------------------------------------------------------------------------------------
 def _check_linear_gaussian(x: Tensor, W: Tensor, b: Tensor, noise_var: float) -> None:
     _check_float("x", x)
@@ -942,7 +942,7 @@ class VAE(nn.Module):
     * ``"binomial"``: ``data_dim`` logits of :math:`n` = ``total_count`` trials each, for
       counts stored as fractions :math:`c/n` (the digits: :math:`n = 16`).
 
-    With ``hidden=()`` both maps are linear (the linear-Gaussian model of Section 15.2 is
+    With ``hidden=()`` both maps are linear (the linear-Gaussian model of Section 15.1 is
     the Gaussian VAE whose decoder log-variance weights are zero).
 
     Parameters
