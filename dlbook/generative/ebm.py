@@ -793,8 +793,9 @@ class RBM(nn.Module):
     num_hidden : int
         :math:`H`, the number of hidden units.
     generator : torch.Generator, optional
-        Draws the initial weights, :math:`\mathcal{N}(0, 0.01^2)` (Hinton's guide); the
-        biases start at zero.
+        A CPU generator that draws the initial weights, :math:`\mathcal{N}(0, 0.01^2)`
+        (Hinton's guide); the biases start at zero. The RBM is created on the CPU: move it
+        with ``.to(device)``.
 
     Attributes
     ----------

@@ -279,8 +279,8 @@ def gan_value(p: Tensor, q: Tensor, x: Tensor) -> Tensor:
 def jensen_shannon(p: Tensor, q: Tensor, x: Tensor) -> Tensor:
     r"""The Jensen-Shannon divergence of two densities on a grid, in nats.
 
-    .. math:: \mathrm{JS}(p\,\Vert\,q) = \tfrac12\,\mathrm{KL}(p\,\Vert\,m)
-       + \tfrac12\,\mathrm{KL}(q\,\Vert\,m), \qquad m = \tfrac12(p + q),
+    .. math:: \mathrm{JS}(p\,\Vert\,q) = \tfrac12\,\mathrm{KL}(p\,\Vert\,\bar p)
+       + \tfrac12\,\mathrm{KL}(q\,\Vert\,\bar p), \qquad \bar p = \tfrac12(p + q),
 
     each KL integral computed with the trapezoidal rule; :math:`0 \le \mathrm{JS} \le
     \log 2` (Chapter 16, the link to the Jensen-Shannon divergence).

@@ -292,7 +292,7 @@ def mode_coverage(
 def median_bandwidth(x: Tensor, y: Tensor, *, max_points: int = 1000) -> Tensor:
     r"""The median heuristic: the median distance between points of the pooled sample.
 
-    .. math:: \sigma = \operatorname{median}\{\lVert \mathbf{z}_i - \mathbf{z}_j \rVert :
+    .. math:: \ell = \operatorname{median}\{\lVert \mathbf{z}_i - \mathbf{z}_j \rVert :
        i < j\}, \qquad \{\mathbf{z}_i\} = \{\mathbf{x}_i\} \cup \{\mathbf{y}_j\},
 
     the bandwidth Gretton et al. (2012, section 8) use for the Gaussian kernel. To keep
@@ -331,17 +331,17 @@ def median_bandwidth(x: Tensor, y: Tensor, *, max_points: int = 1000) -> Tensor:
         raise ValueError("the median heuristic needs at least two points in all")
     distances = torch.nn.functional.pdist(pooled)  # (P,), P = n (n - 1) / 2
     # The lower median, as torch.median: the value is a distance that actually occurs.
-    sigma = distances.median()
-    if not sigma > 0:
+    ell = distances.median()
+    if not ell > 0:
         raise ValueError("the median pairwise distance is zero: pass `bandwidth` explicitly")
-    return sigma
+    return ell
 
 
 def mmd2(x: Tensor, y: Tensor, *, bandwidth: float | Tensor | None = None) -> Tensor:
     r"""The unbiased estimate of the squared maximum mean discrepancy, Gaussian kernel.
 
     With :math:`k(\mathbf{a}, \mathbf{b}) = \exp\bigl(-\lVert\mathbf{a} -
-    \mathbf{b}\rVert^2 / (2\sigma^2)\bigr)`,
+    \mathbf{b}\rVert^2 / (2\ell^2)\bigr)`,
 
     .. math:: \widehat{\mathrm{MMD}}{}^2_u = \frac{1}{N(N-1)} \sum_{i \ne i'}
        k(\mathbf{x}_i, \mathbf{x}_{i'}) + \frac{1}{M(M-1)} \sum_{j \ne j'}
@@ -360,7 +360,7 @@ def mmd2(x: Tensor, y: Tensor, *, bandwidth: float | Tensor | None = None) -> Te
     y : Tensor, shape (M, D)
         The other (e.g. held-out data), :math:`M \ge 2`.
     bandwidth : float or Tensor, optional
-        The kernel width :math:`\sigma`; by default :func:`median_bandwidth` of the two.
+        The kernel width :math:`\ell`; by default :func:`median_bandwidth` of the two.
 
     Returns
     -------
@@ -390,15 +390,15 @@ def mmd2(x: Tensor, y: Tensor, *, bandwidth: float | Tensor | None = None) -> Te
     """
     x, y = _check_pair(x, y, min_rows=2)
     if bandwidth is None:
-        sigma = median_bandwidth(x, y)
+        ell = median_bandwidth(x, y)
     elif isinstance(bandwidth, Tensor):
         if bandwidth.numel() != 1 or not bool(bandwidth > 0):
             raise ValueError(f"`bandwidth` must be one positive number, got {bandwidth}")
-        sigma = bandwidth.to(device=x.device, dtype=x.dtype).reshape(())
+        ell = bandwidth.to(device=x.device, dtype=x.dtype).reshape(())
     else:
-        sigma = torch.tensor(_positive(bandwidth, "bandwidth"), dtype=x.dtype, device=x.device)
+        ell = torch.tensor(_positive(bandwidth, "bandwidth"), dtype=x.dtype, device=x.device)
     n, m = x.shape[0], y.shape[0]
-    scale = 2 * sigma * sigma
+    scale = 2 * ell * ell
 
     def kernel_sum(a: Tensor, b: Tensor) -> Tensor:
         return torch.exp(-_sq_distances(a, b) / scale).sum()
