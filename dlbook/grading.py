@@ -84,7 +84,7 @@ def describe(value: Any, *, limit: int = 8) -> str:
     if isinstance(value, Tensor):
         head = f"tensor(shape={tuple(value.shape)}, dtype={value.dtype}, device={value.device})"
         flat = value.detach().flatten()
-        if 0 < flat.numel() <= limit:
+        if 0 < flat.numel() <= limit and value.device.type != "meta":  # meta holds no values
             return f"{head} = {flat.cpu().tolist()}"
         return head
     if isinstance(value, np.ndarray):

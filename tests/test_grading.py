@@ -261,6 +261,8 @@ def test_describe_is_short() -> None:
     )
     assert grading.describe(torch.tensor([1, 2])).endswith("= [1, 2]")
     assert len(grading.describe("x" * 500)) <= 80
+    # a small tensor on the meta device (which holds no values) is described, not read
+    assert grading.describe(torch.zeros(2, device="meta")).endswith("device=meta)")
 
 
 def _double_in_place(x: torch.Tensor) -> None:
