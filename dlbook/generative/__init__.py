@@ -1,7 +1,7 @@
 r"""dlbook.generative: the generative models of Part V, one module per family.
 
 ========================================  ==================================================
-``dlbook.generative.ebm``                 Hopfield networks, RBMs, Langevin dynamics (Ch. 14)
+``dlbook.generative.ebm``                 Hopfield nets, RBMs, Langevin, 2-D EBMs (Ch. 14)
 ``dlbook.generative.vae``                 the ELBO, reparameterisation, VAEs, IWAE (Ch. 15)
 ``dlbook.generative.gan``                 GAN losses, the optimal discriminator, GANs (Ch. 16)
 ``dlbook.generative.flows``               affine coupling layers and RealNVP flows (Ch. 17)
