@@ -279,25 +279,37 @@ def _attend(
         if attn_mask.device != query.device:
             raise ValueError(f"attn_mask is on {attn_mask.device}, the query on {query.device}")
         try:
-            torch.broadcast_shapes(attn_mask.shape, scores.shape)
+            full = torch.broadcast_shapes(attn_mask.shape, scores.shape)
         except RuntimeError:
             raise ValueError(
                 f"attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to the "
                 f"scores' shape {tuple(scores.shape)} (..., T_q, T_k)"
             ) from None
+        # In place where the shapes allow it (the product's backward does not need
+        # its output); a mask with more leading dimensions than the scores cannot be.
+        in_place = full == scores.shape
         if attn_mask.dtype == torch.bool:
-            scores = scores.masked_fill(~attn_mask, -math.inf)
+            hidden = ~attn_mask
+            if in_place:
+                scores.masked_fill_(hidden, -math.inf)
+            else:
+                scores = scores.masked_fill(hidden, -math.inf)
         elif attn_mask.dtype == query.dtype:
-            scores = scores + attn_mask
+            hidden = torch.isneginf(attn_mask)
+            scores = scores.add_(attn_mask) if in_place else scores + attn_mask
         else:
             raise TypeError(
                 f"attn_mask must be bool or have the query's dtype {query.dtype}, "
                 f"got {attn_mask.dtype}"
             )
-        # Rows with no key left: softmax would give 0/0. Score them 0 (a harmless
-        # uniform softmax) and zero their weights below, as PyTorch does.
-        dead = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., T_q, 1)
-        scores = scores.masked_fill(dead, 0.0)
+        # Rows whose mask hides every key: softmax would give 0/0. Score them 0 (a
+        # harmless uniform softmax) and zero their weights below, as PyTorch does. The
+        # test runs on the mask, usually far smaller than the scores.
+        dead = hidden.all(dim=-1, keepdim=True)  # (..., T_q, 1) of the mask's shape
+        if bool(dead.any()):
+            scores = scores.masked_fill(dead, 0.0)
+        else:
+            dead = None
     weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), rows sum to 1
     if dead is not None:
         weights = weights.masked_fill(dead, 0.0)
