@@ -285,3 +285,26 @@ def test_numpy_is_not_needed_for_packing() -> None:
     x = torch.zeros(4, 2, dtype=torch.float16)
     assert gan.pack(x, 2).dtype == torch.float16
     assert np.asarray(gan.pack(x, 4).shape).tolist() == [1, 8]
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_fit_and_sample_is_train_gan_with_the_chapter_recipe() -> None:
+    data = torch.randn(500, 2, generator=torch.Generator().manual_seed(3))
+    state = torch.get_rng_state()
+    got = gan.fit_and_sample(data, seed=4, num_samples=7, steps=15, pack=2)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's random state is untouched
+    torch.manual_seed(4)
+    G = gan.Generator(2, latent_dim=2, hidden=64, depth=3)
+    D = gan.Discriminator(2, hidden=64, depth=3, pack=2)
+    gan.train_gan(
+        G,
+        D,
+        data,
+        steps=15,
+        batch_size=128,
+        lr=2e-3,
+        lr_end=0.0,
+        generator=torch.Generator().manual_seed(4),
+    )
+    expected = G.sample(7, generator=torch.Generator().manual_seed(1004))
+    assert got.shape == (7, 2) and torch.equal(got, expected)
