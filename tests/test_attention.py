@@ -576,3 +576,19 @@ def test_learned_positional_encoding_adds_its_table() -> None:
     torch.testing.assert_close(pe(x), x + pe.weight[:3], rtol=0, atol=0)
     with pytest.raises(ValueError, match="T <= 10"):
         pe(torch.zeros(1, 11, 4))
+
+
+def test_a_mask_with_more_leading_dimensions_than_the_scores() -> None:
+    """The mask may add batch dimensions (the scores are then broadcast, not filled in place).
+    Torch's kernel refuses this, so its reference gets the query expanded to the mask's batch."""
+    g = torch.Generator().manual_seed(18)
+    q, k, v = randn(g, 5, 4), randn(g, 7, 4), randn(g, 7, 3)
+    keep = torch.rand(2, 5, 7, generator=g) > 0.5
+    keep[1, 3] = False  # one fully masked row
+    for mask in (keep, torch.zeros(2, 5, 7, dtype=F64).masked_fill(~keep, -math.inf)):
+        torch.testing.assert_close(
+            A.scaled_dot_product_attention(q, k, v, mask),
+            F.scaled_dot_product_attention(q.expand(2, 5, 4), k, v, attn_mask=mask),
+            rtol=1e-12,
+            atol=1e-12,
+        )
