@@ -100,7 +100,7 @@ def conv_output_size(
 ) -> int:
     r"""Length of a convolution's or pooling's output along one axis.
 
-    .. math:: n_{\text{out}} = \left\lfloor \frac{n + 2p - d(k - 1) - 1}{s} \right\rfloor + 1
+    .. math:: n_{\text{out}} = \left\lfloor \frac{n + 2q - \delta(k - 1) - 1}{s} \right\rfloor + 1
 
     (Chapter 10, output size). With ``ceil_mode`` the floor becomes a ceiling, except that
     a last window starting beyond the input and its left padding is dropped, as PyTorch's
@@ -109,7 +109,7 @@ def conv_output_size(
     Parameters
     ----------
     size, kernel_size, stride, padding, dilation : int
-        :math:`n \ge 1`, :math:`k \ge 1`, :math:`s \ge 1`, :math:`p \ge 0`, :math:`d \ge 1`.
+        :math:`n \ge 1`, :math:`k \ge 1`, :math:`s \ge 1`, :math:`q \ge 0`, :math:`\delta \ge 1`.
     ceil_mode : bool, default False
 
     Returns
@@ -151,10 +151,11 @@ def receptive_field(layers: Sequence[tuple[int, int, int]]) -> list[tuple[int, i
 
     .. math::
 
-        r_\ell = r_{\ell-1} + d_\ell (k_\ell - 1)\, j_{\ell-1}, \qquad j_\ell = j_{\ell-1} s_\ell
+        r_\ell = r_{\ell-1} + \delta_\ell (k_\ell - 1)\, S_{\ell-1},
+        \qquad S_\ell = S_{\ell-1} s_\ell
 
-    with :math:`r_0 = j_0 = 1` (Chapter 10, receptive fields): :math:`r_\ell` is how many
-    input positions one output of layer :math:`\ell` sees, :math:`j_\ell` how far apart
+    with :math:`r_0 = S_0 = 1` (Chapter 10, receptive fields): :math:`r_\ell` is how many
+    input positions one output of layer :math:`\ell` sees, :math:`S_\ell` how far apart
     (in input positions) neighbouring outputs are.
 
     Parameters
@@ -164,7 +165,7 @@ def receptive_field(layers: Sequence[tuple[int, int, int]]) -> list[tuple[int, i
     Returns
     -------
     list of (int, int)
-        :math:`(r_\ell, j_\ell)` for :math:`\ell = 1, \dots, M`.
+        :math:`(r_\ell, S_\ell)` for :math:`\ell = 1, \dots, M`.
 
     Raises
     ------
@@ -195,7 +196,7 @@ def conv2d_toeplitz(kernel: Tensor, input_size: tuple[int, int]) -> Tensor:
 
     For a single-channel image :math:`X \in \mathbb{R}^{H\times W}` and kernel
     :math:`K \in \mathbb{R}^{k_h\times k_w}`, the "valid" cross-correlation that
-    :func:`conv2d` computes is :math:`Y_{ab} = \sum_{m,n} K_{mn} X_{a+m,\,b+n}`. Flattening
+    :func:`conv2d` computes is :math:`Y_{ab} = \sum_{u,v} K_{uv} X_{a+u,\,b+v}`. Flattening
     row by row, :math:`T` is an :math:`H_o \times H` grid of :math:`W_o \times W` blocks; block
     :math:`(a, i)` is :math:`B_{i-a}`, the Toeplitz matrix carrying row :math:`i - a` of
     :math:`K` on its diagonals (zero when :math:`i - a \notin [0, k_h)`), so :math:`T` is
@@ -320,7 +321,8 @@ def unfold(
 
     .. math::
 
-        \mathrm{cols}[n, (c, m, l), (a, b)] = X_{n, c,\ a s_h + m d_h - p_h,\ b s_w + l d_w - p_w}
+        \mathrm{cols}[n, (c, u, v), (a, b)] =
+        X_{n, c,\ a s_h + u \delta_h - q_h,\ b s_w + v \delta_w - q_w}
 
     (zero outside the image; Chapter 10, im2col). Column :math:`(a, b)` holds the
     :math:`C k_h k_w` inputs that output :math:`(a, b)` of a convolution sees, so the
@@ -384,8 +386,8 @@ def conv2d(
 
     .. math::
 
-        Y_{n,o,a,b} = \beta_o + \sum_{c \in \text{group}(o)} \sum_{m, l}
-        W_{o,c,m,l}\, X_{n,c,\ a s_h + m d_h - p_h,\ b s_w + l d_w - p_w}
+        Y_{n,o,a,b} = b_o + \sum_{c \in \text{group}(o)} \sum_{u, v}
+        W_{o,c,u,v}\, X_{n,c,\ a s_h + u \delta_h - q_h,\ b s_w + v \delta_w - q_w}
 
     (Chapter 10, eq. ``cnn-conv2d``), computed as :math:`Y = W_{\text{flat}}\,
     \mathrm{unfold}(X)` per group, with exactly the arguments of ``F.conv2d``.
@@ -397,7 +399,7 @@ def conv2d(
     bias : Tensor, shape (O,), optional
     stride, dilation : int or (int, int)
     padding : int, (int, int), "valid" or "same"
-        "same" (stride 1 only) pads :math:`d(k-1)` in total per axis, the odd one on the
+        "same" (stride 1 only) pads :math:`\delta(k-1)` in total per axis, the odd one on the
         right and bottom, as PyTorch does.
     groups : int
         Splits channels into ``groups`` independent convolutions; ``C`` and ``O`` must be
@@ -492,8 +494,8 @@ def conv1d(
 
     .. math::
 
-        Y_{n,o,a} = \beta_o + \sum_{c \in \text{group}(o)} \sum_{m} W_{o,c,m}
-        X_{n,c,\ a s + m d - p}
+        Y_{n,o,a} = b_o + \sum_{c \in \text{group}(o)} \sum_{u} W_{o,c,u}
+        X_{n,c,\ a s + u \delta - q}
 
     (Chapter 10, eq. ``cnn-conv1d``). For one channel and no padding this is the product
     with the Toeplitz matrix of Chapter 2's :func:`dlbook.linalg.convolution_matrix` for the
@@ -593,7 +595,8 @@ def max_pool2d(
 
     .. math::
 
-        Y_{n,c,a,b} = \max_{m < k_h,\ l < k_w} X_{n,c,\ a s_h + m d_h - p_h,\ b s_w + l d_w - p_w}
+        Y_{n,c,a,b} = \max_{u < k_h,\ v < k_w}
+        X_{n,c,\ a s_h + u \delta_h - q_h,\ b s_w + v \delta_w - q_w}
 
     (Chapter 10, pooling; padding counts as :math:`-\infty`). The gradient flows to the
     maximum of each window only (the first one, on ties).
@@ -660,8 +663,8 @@ def avg_pool2d(
 
     .. math::
 
-        Y_{n,c,a,b} = \frac{1}{D_{ab}} \sum_{m < k_h,\ l < k_w}
-        X_{n,c,\ a s_h + m - p_h,\ b s_w + l - p_w}
+        Y_{n,c,a,b} = \frac{1}{D_{ab}} \sum_{u < k_h,\ v < k_w}
+        X_{n,c,\ a s_h + u - q_h,\ b s_w + v - q_w}
 
     (Chapter 10, pooling; zero outside the image). The divisor :math:`D_{ab}` is, as in
     PyTorch, the window's area clipped to the padded image (``count_include_pad=True``), or
@@ -760,8 +763,8 @@ def gaussian_kernel(
 
     .. math::
 
-        K_{mn} \propto \exp\!\Big(-\frac{(m - c)^2 + (n - c)^2}{2\sigma^2}\Big),
-        \quad c = \frac{k - 1}{2}, \quad \sum_{m,n} K_{mn} = 1
+        K_{uv} \propto \exp\!\Big(-\frac{(u - c)^2 + (v - c)^2}{2\sigma^2}\Big),
+        \quad c = \frac{k - 1}{2}, \quad \sum_{u,v} K_{uv} = 1
 
     (Chapter 10, filters).
 
