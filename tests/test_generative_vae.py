@@ -234,6 +234,30 @@ def test_importance_weights_and_iwae_bound_match_torch_distributions() -> None:
     np.testing.assert_allclose(big.numpy(), expected - 1e4, rtol=1e-6)
 
 
+@SETTINGS
+@given(
+    st.lists(st.floats(-1e4, 1e4), min_size=1, max_size=20),
+    st.floats(-1e4, 1e4),
+)
+def test_log_mean_exp_laws(values: list[float], shift: float) -> None:
+    """Shifting every entry shifts the result; it lies between the mean and the maximum
+    (Jensen: log of a mean of exponentials is at least the mean of the logs)."""
+    a = torch.tensor(values, dtype=F64)
+    lme = vae.log_mean_exp(a)
+    assert torch.isclose(vae.log_mean_exp(a + shift), lme + shift, rtol=0, atol=1e-8)
+    assert a.mean() - 1e-9 <= lme <= a.max() + 1e-9
+
+
+def test_kl_per_dimension_sums_to_the_average_kl() -> None:
+    torch.manual_seed(0)
+    model = vae.VAE(4, 3, hidden=(8,)).double()
+    x = randn(0, 10, 4)
+    mu, lv = model.encode(x)
+    torch.testing.assert_close(
+        model.kl_per_dimension(x).sum(), vae.gaussian_kl_diagonal(mu, lv).mean()
+    )
+
+
 # ------------------------------------------------------------------ gradient estimators
 @pytest.mark.parametrize("estimator", ["reparameterization", "score"])
 def test_gradient_estimators_are_unbiased(estimator: Any) -> None:
