@@ -69,8 +69,8 @@ def test_agrees_with_torch_on_opinfo_samples(name: str) -> None:
                 assert torch.equal(g, e), (name, s.args, s.kwargs)
             else:
                 torch.testing.assert_close(g, e, rtol=1e-12, atol=1e-12)
-        if k % 20 and name == "nn.functional.max_pool2d":
-            continue  # 1,440 pooling samples: check the backward on every 20th
+        if k % 40 and name == "nn.functional.max_pool2d":
+            continue  # 1,440 pooling samples: check the backward on every 40th
         # Backward: the same cotangent through both, gradients for every input.
         v = torch.randn_like(expected[0])
         leaves = [s.input, *[a for a in s.args if isinstance(a, Tensor) and a.requires_grad]]
