@@ -6,9 +6,6 @@ equivariance, causality, RoPE's relative positions)."""
 from __future__ import annotations
 
 import math
-import sys
-import types
-import unittest
 from typing import Any
 
 import pytest
@@ -29,16 +26,6 @@ def randn(g: torch.Generator, *shape: int, dtype: torch.dtype = F64) -> Tensor:
 
 # ---------------------------------------------------------------------- OpInfo samples
 def _sdpa_samples() -> list[Any]:
-    # torch.testing._internal imports `expecttest` (a test-only dependency of PyTorch
-    # that is not in requirements.txt) only to subclass its TestCase; stand in
-    # unittest's when it is missing. Nothing else of expecttest is used by op_db.
-    if "expecttest" not in sys.modules:
-        try:
-            import expecttest  # type: ignore[import-not-found]  # noqa: F401
-        except ImportError:
-            shim = types.ModuleType("expecttest")
-            shim.TestCase = unittest.TestCase  # type: ignore[attr-defined]
-            sys.modules["expecttest"] = shim
     from torch.testing._internal.common_methods_invocations import op_db
 
     (op,) = [o for o in op_db if o.name == "nn.functional.scaled_dot_product_attention"]
