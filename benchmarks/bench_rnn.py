@@ -27,11 +27,11 @@ from torch import nn
 import dlbook
 from dlbook import rnn
 
-#: (label, T, B, F, H, layers): the book's shapes (Chapter 11's character model and
-#: forecaster), then a larger one.
+#: (label, T, B, F, H, layers): Chapter 11's character model, a small shape (MNIST-1D's
+#: 40 steps of one feature; the chapter's GRU there has H = 32), then a larger one.
 SHAPES = [
     ("ch11 char LM", 64, 32, 32, 128, 1),
-    ("ch11 MNIST-1D", 40, 100, 1, 64, 1),
+    ("small, T = 40", 40, 100, 1, 64, 1),
     ("larger", 64, 64, 128, 256, 2),
 ]
 

@@ -595,8 +595,9 @@ def gru_cell(
         \mathbf{h}_{t-1}
 
     (Chapter 11, section "GRU"). This is PyTorch's (and cuDNN's) placement of the reset
-    gate, *after* the hidden-state product. With ``reset_after=False`` the candidate is
-    Cho et al.'s original :math:`\mathbf{n}_t = \tanh\bigl(W_{in}\mathbf{x}_t +
+    gate, *after* the hidden-state product, as in the first arXiv version (v1) of Cho et al.
+    With ``reset_after=False`` the candidate is that of the paper's final version (EMNLP,
+    arXiv v3), :math:`\mathbf{n}_t = \tanh\bigl(W_{in}\mathbf{x}_t +
     \mathbf{b}_{in} + W_{hn}(\mathbf{r}_t \odot \mathbf{h}_{t-1}) + \mathbf{b}_{hn}\bigr)`,
     a different function of the same parameters.
 
@@ -608,7 +609,7 @@ def gru_cell(
     weight_hh : Tensor, shape (3H, H)
     bias_ih, bias_hh : Tensor, shape (3H,), optional
     reset_after : bool, default True
-        PyTorch's formulation (True) or Cho et al. 2014's (False).
+        PyTorch's formulation (True) or that of Cho et al. 2014's final version (False).
 
     Returns
     -------
@@ -661,7 +662,7 @@ def lstm_init(
     The weights are PyTorch's default, :math:`U(-1/\sqrt{H}, 1/\sqrt{H})`, except the
     forget gate's input-side bias, set to :math:`b_f`. With the gates held fixed the cell's
     Jacobian over :math:`k` steps is :math:`\prod_t \operatorname{diag}(\mathbf{f}_t)`
-    (Chapter 11, section "LSTM"), so :math:`f pprox \sigma(b_f)` near 1 keeps gradients
+    (Chapter 11, section "LSTM"), so :math:`f \approx \sigma(b_f)` near 1 keeps gradients
     alive for about :math:`1/(1 - \sigma(b_f))` steps instead of the handful that
     :math:`\sigma(0) = 1/2` allows.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math  # noqa: F401 (you will want it)
 from collections.abc import Iterable
 
-import torch  # noqa: F401 (you will want it)
+import torch
 from torch import Tensor
 
 
