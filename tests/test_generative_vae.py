@@ -549,6 +549,12 @@ BAD: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ),
     ("binomial: x > 1", lambda: vae.binomial_log_likelihood(Z2 + 2, Z2, 16), ValueError, "x"),
     ("binomial: n 0", lambda: vae.binomial_log_likelihood(Z2, Z2, 0), ValueError, "total_count"),
+    (
+        "binomial: grey values that are not counts",
+        lambda: vae.binomial_log_likelihood(torch.full((2,), 0.3), torch.zeros(2), 16),
+        ValueError,
+        "multiples",
+    ),
     ("log_mean_exp: dim", lambda: vae.log_mean_exp(Z2, dim=3), ValueError, "dim"),
     (
         "estimator name",

@@ -412,7 +412,8 @@ def binomial_log_likelihood(x: Tensor, logits: Tensor, total_count: int) -> Tens
     Raises
     ------
     ValueError
-        If ``total_count`` is not a positive int or ``x`` leaves :math:`[0, 1]`.
+        If ``total_count`` is not a positive int, ``x`` leaves :math:`[0, 1]` or an entry
+        of ``x`` is not a multiple of :math:`1/n`.
 
     Examples
     --------
@@ -426,6 +427,8 @@ def binomial_log_likelihood(x: Tensor, logits: Tensor, total_count: int) -> Tens
     if x.numel() and (float(x.min()) < 0 or float(x.max()) > 1):
         raise ValueError(f"x must lie in [0, 1] (counts / total_count), got [{x.min()}, {x.max()}]")
     c = torch.round(x * n)  # counts, exact integers
+    if x.numel() and float((x * n - c).abs().max()) > 1e-3:
+        raise ValueError(f"x must hold multiples of 1/{n} (counts / total_count)")
     log_choose = math.lgamma(n + 1) - torch.lgamma(c + 1) - torch.lgamma(n - c + 1)
     # log sigma(l) = -softplus(-l), log sigma(-l) = -softplus(l): stable for |l| of 1e8
     terms = log_choose - c * F.softplus(-logits) - (n - c) * F.softplus(logits)
@@ -931,7 +934,7 @@ class VAE(nn.Module):
     :math:`p_{\btheta}(\vx\mid\vz)` given by the decoder; the encoder gives
     :math:`q_{\boldsymbol\phi}(\vz\mid\vx) = \mathcal N(\boldsymbol\mu(\vx),
     \operatorname{diag}\boldsymbol\sigma^2(\vx))` (Chapter 15, :ref:`ch-vae`, eqs.
-    ``vae-model`` and ``vae-elbo``). The encoder is an MLP ``data_dim -> hidden... ->
+    ``vae-marginal`` and ``vae-elbo``). The encoder is an MLP ``data_dim -> hidden... ->
     2 latent_dim`` (means, then log-variances); the decoder an MLP ``latent_dim ->
     reversed(hidden)... -> out``, whose output depends on ``likelihood``:
 
