@@ -251,7 +251,7 @@ class Conditioner(nn.Module):
     r"""The network inside a coupling layer: an MLP giving a log-scale and a shift.
 
     .. math::
-        (\vs, \vt) = \bigl(\va \odot \tanh(\vu), \vv\bigr), \qquad
+        (\vs, \boldsymbol\delta) = \bigl(\va \odot \tanh(\vu), \vv\bigr), \qquad
         (\vu, \vv) = \mathrm{MLP}(\vb \odot \vx)
 
     The log-scale passes through ``tanh`` times a learnt per-coordinate factor :math:`\va`,
@@ -278,7 +278,7 @@ class Conditioner(nn.Module):
         self.scale = nn.Parameter(torch.ones(dim))
 
     def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
-        """Return ``(s, t)``, each of the shape of ``h``."""
+        """Return ``(s, shift)``, each of the shape of ``h``."""
         s, t = self.out(self.net(h)).chunk(2, dim=1)  # (N, 2D) -> 2 x (N, D)
         return self.scale * torch.tanh(s), t
 
