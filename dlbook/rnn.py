@@ -6,7 +6,7 @@ The module follows the chapter. :func:`rnn_forward` runs the vanilla recurrence
 time), :func:`state_jacobian_norms` measures how fast gradients vanish or explode along
 the sequence and :func:`clip_grad_norm_` is the cure for the second problem. The gated
 cells :func:`lstm_cell` and :func:`gru_cell` follow PyTorch's conventions (gate order,
-two biases, the GRU's reset gate inside the hidden-state product). The layers
+two biases, the GRU's reset gate applied after the hidden-state product). The layers
 :class:`RNN`, :class:`LSTM` and :class:`GRU` take ``torch.nn.RNN``/``LSTM``/``GRU``'s
 constructor arguments, load their state dicts and give the same outputs and gradients;
 :class:`CharLSTM` is the character-level language model that Chapter 13 compares with.
