@@ -5,9 +5,6 @@ produces."""
 from __future__ import annotations
 
 import math
-import sys
-import types
-import unittest
 from collections.abc import Callable
 from typing import Any
 
@@ -24,16 +21,7 @@ F64 = torch.float64
 
 
 def _op_db() -> list[Any]:
-    """PyTorch's OpInfo database. Its test utilities import `expecttest`, a test-only
-    dependency of PyTorch that the book does not install; they use only its TestCase
-    base class, so a stand-in deriving from unittest.TestCase is enough to load them."""
-    if "expecttest" not in sys.modules:
-        try:
-            import expecttest  # type: ignore[import-not-found]  # noqa: F401
-        except ImportError:
-            stub = types.ModuleType("expecttest")
-            stub.TestCase = unittest.TestCase  # type: ignore[attr-defined]
-            sys.modules["expecttest"] = stub
+    """PyTorch's OpInfo database (its test utilities need `expecttest`, pinned)."""
     from torch.testing._internal.common_methods_invocations import op_db
 
     return list(op_db)
