@@ -988,8 +988,8 @@ def langevin_step(
 
     .. math::
 
-        \vx_{t+1} = \vx_t - \epsilon\, \nabla E(\vx_t) + \sqrt{2\epsilon}\, \boldsymbol{\xi}_t,
-        \qquad \boldsymbol{\xi}_t \sim \mathcal{N}(\mathbf{0}, I)
+        \vx_{t+1} = \vx_t - \epsilon\, \nabla E(\vx_t) + \sqrt{2\epsilon}\, \boldsymbol{\zeta}_t,
+        \qquad \boldsymbol{\zeta}_t \sim \mathcal{N}(\mathbf{0}, I)
 
     (Chapter 14, :ref:`ch-ebm`, eq. ``ebm-langevin``): a gradient step downhill plus noise,
     which for small :math:`\epsilon` leaves :math:`p \propto e^{-E}` (nearly) invariant.
@@ -1003,7 +1003,7 @@ def langevin_step(
     step_size : float
         :math:`\epsilon > 0`.
     noise : Tensor, shape (B, D)
-        The standard normal draw :math:`\boldsymbol{\xi}_t` (passed in, so a step is a
+        The standard normal draw :math:`\boldsymbol{\zeta}_t` (passed in, so a step is a
         deterministic function).
     noise_scale : float, optional
         Replace :math:`\sqrt{2\epsilon}` by this standard deviation (short-run EBM training
@@ -1106,7 +1106,7 @@ def mala_sample(
 
     .. math::
 
-        \vx' = \vx - \epsilon \nabla E(\vx) + \sqrt{2\epsilon}\,\boldsymbol{\xi}, \qquad
+        \vx' = \vx - \epsilon \nabla E(\vx) + \sqrt{2\epsilon}\,\boldsymbol{\zeta}, \qquad
         \alpha = \min\Bigl(1, \frac{e^{-E(\vx')}\, q(\vx \mid \vx')}{e^{-E(\vx)}\,
         q(\vx' \mid \vx)}\Bigr)
 

@@ -50,6 +50,14 @@ def symmetric(g: torch.Generator, n: int, device: torch.device) -> torch.Tensor:
     return (A + A.T).fill_diagonal_(0.0).to(device)
 
 
+def assert_float32(exercise: str, *outputs: torch.Tensor) -> None:
+    """The comparison above checks the kind of number only: float32 in, float32 out."""
+    for out in outputs:
+        assert out.dtype == torch.float32, (
+            f"{exercise}: float32 inputs must give a float32 result, got {out.dtype}"
+        )
+
+
 # ---------------------------------------------------------------------- Exercise 14.1
 def test_hebbian_weights(submission: types.ModuleType, device: torch.device) -> None:
     g = torch.Generator().manual_seed(0)
@@ -112,6 +120,7 @@ def test_hopfield_energy(submission: types.ModuleType, device: torch.device) -> 
         rtol=1e-10,
         atol=1e-12,
     )
+    assert_float32("Exercise 14.2", submission.hopfield_energy(W.float(), s.float(), b.float()))
 
 
 def test_hopfield_energy_rejects_bad_input(submission: types.ModuleType) -> None:
@@ -172,6 +181,9 @@ def test_hopfield_sweep(submission: types.ModuleType, device: torch.device) -> N
         rtol=0,
         atol=0,
     )
+    assert_float32(
+        "Exercise 14.3", submission.hopfield_sweep(W.float(), xi.float(), torch.arange(8))
+    )
 
 
 def test_hopfield_sweep_rejects_bad_input(submission: types.ModuleType) -> None:
@@ -230,6 +242,8 @@ def test_rbm_free_energy(submission: types.ModuleType, device: torch.device) -> 
         rtol=1e-6,
         atol=1e-6,
     )
+    args32 = [t.float() for t in rbm_args(g, 3, 2, 4, device)]
+    assert_float32("Exercise 14.4", submission.rbm_free_energy(*args32))
 
 
 def test_rbm_free_energy_rejects_bad_input(submission: types.ModuleType) -> None:
@@ -280,6 +294,9 @@ def test_cd_gradient(submission: types.ModuleType, device: torch.device) -> None
         atol=1e-12,
         also_hidden=[ebm.rbm_free_energy_grad],
     )
+    v_data, W, b, c = (t.float() for t in rbm_args(g, 3, 2, 4, device))
+    grads = submission.cd_gradient(v_data, bits(g, 5, 4, device=device).float(), W, b, c)
+    assert_float32("Exercise 14.5", *grads)
 
 
 # ---------------------------------------------------------------------- Exercise 14.6
@@ -314,6 +331,9 @@ def test_langevin_step(submission: types.ModuleType, device: torch.device) -> No
         exercise="Exercise 14.6",
         rtol=1e-6,
         atol=1e-7,
+    )
+    assert_float32(
+        "Exercise 14.6", submission.langevin_step(double_well, x.float(), 0.1, noise.float())
     )
     out = submission.langevin_step(quadratic, x.requires_grad_(), 0.1, noise)
     assert not out.requires_grad, (
