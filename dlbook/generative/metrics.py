@@ -514,6 +514,11 @@ def dequantize(x: Tensor, levels: int, *, generator: torch.Generator) -> Tensor:
     ValueError
         If ``levels < 2`` or ``x`` is not on the grid.
 
+    References
+    ----------
+    L. Theis, A. van den Oord and M. Bethge, "A note on the evaluation of generative
+    models", ICLR 2016.
+
     Examples
     --------
     >>> g = torch.Generator().manual_seed(0)
@@ -604,6 +609,11 @@ def gmm_log_likelihood(
     K : int
         The chosen number of components.
 
+    References
+    ----------
+    A. P. Dempster, N. M. Laird and D. B. Rubin, "Maximum likelihood from incomplete data
+    via the EM algorithm", Journal of the Royal Statistical Society B 39(1), 1-38, 1977.
+
     Examples
     --------
     >>> X = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
@@ -657,6 +667,11 @@ def kde_log_likelihood(
         Shape :math:`(N_{\text{test}},)`, float64 on ``X_test``'s device, in nats.
     h : float
         The chosen bandwidth.
+
+    References
+    ----------
+    E. Parzen, "On estimation of a probability density function and mode", The Annals of
+    Mathematical Statistics 33(3), 1065-1076, 1962.
 
     Examples
     --------
