@@ -365,6 +365,27 @@ def test_energy_mlp_samples_reproducibly_and_training_separates_data_from_noise(
     assert float((samples.mean(0) - torch.tensor([1.0, -1.0])).norm()) < 0.5
 
 
+def test_train_ebm_with_a_replay_buffer_separates_data_from_noise() -> None:
+    # Du and Mordatch's persistent chains: most chains restart from earlier negatives.
+    torch.manual_seed(0)
+    model = ebm.EnergyMLP(hidden=16, langevin_steps=10, step_size=0.1, noise_scale=0.01)
+    data = 0.3 * torch.randn(512, 2, generator=rng(26)) + torch.tensor([1.0, -1.0])
+    losses = ebm.train_ebm(
+        model,
+        data,
+        steps=80,
+        batch_size=64,
+        lr=1e-2,
+        generator=rng(27),
+        buffer_size=256,
+        reinit=0.05,
+    )
+    assert len(losses) == 80 and all(math.isfinite(v) for v in losses)
+    with torch.no_grad():
+        noise = model.initial_samples(512, generator=rng(28))
+        assert float(model.energy(data).mean()) < float(model.energy(noise).mean()) - 0.5
+
+
 # ------------------------------------------------------------------ bad input
 Z = torch.zeros(3, 3)
 S = torch.ones(3)

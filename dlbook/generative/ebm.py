@@ -1411,12 +1411,13 @@ def train_ebm(
     buffer_size: int = 0,
     reinit: float = 0.05,
 ) -> list[float]:
-    r"""Train an energy network with short-run Langevin negatives and a replay buffer.
+    r"""Train an energy network with short-run Langevin negatives (optionally, a replay buffer).
 
     Each step draws a batch of data :math:`\vx^+` and a batch of negatives: chains that
-    start from a replay buffer of earlier negatives (a fraction ``reinit`` of them from
-    fresh uniform noise) and run the model's short-run Langevin sampler; the end states
-    go back into the buffer (Du and Mordatch 2019). Adam then takes one step on
+    start from fresh uniform noise (the default, ``buffer_size=0``; Nijkamp et al. 2019) or
+    from a replay buffer of earlier negatives (a fraction ``reinit`` of them from fresh
+    noise) and run the model's short-run Langevin sampler; with a buffer, the end states
+    go back into it (Du and Mordatch 2019). Adam then takes one step on
     :func:`contrastive_loss` (Chapter 14, :ref:`ch-ebm`).
 
     Parameters
