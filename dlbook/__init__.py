@@ -22,8 +22,8 @@ Each module serves one topic of the book and says which chapter defines what:
 ``dlbook.cnn``            convolution from loops to im2col, pooling, CNNs (Chapter 10)
 ``dlbook.rnn``            RNN, LSTM and GRU layers, BPTT, clipping (Chapter 11)
 ``dlbook.attention``      attention, multi-head attention, transformer blocks (Ch. 12)
-``dlbook.bpe``            byte-pair encoding from scratch (Chapter 13)
-``dlbook.lm``             n-grams, a small GPT, sampling, scaling arithmetic (Ch. 13)
+``dlbook.bpe``            tokenisers: characters and byte-level BPE (Chapter 13)
+``dlbook.lm``             n-grams, a small GPT with KV cache, decoding, scaling (Ch. 13)
 ``dlbook.generative``     Part V: EBMs, VAEs, GANs, flows, diffusion (Ch. 14-17)
 ========================  ==================================================
 """
