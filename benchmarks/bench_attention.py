@@ -28,14 +28,14 @@ from torch.utils import benchmark
 import dlbook
 from dlbook import attention
 
-# (name, B, h, T, d, causal): the sorting model's self-attention (batch 256, 4 heads of
-# 16, 17 tokens), the O(T^2) figure's longest row (1 x 1 x 2048 x 64), and a larger shape.
+# (name, B, h, T, d, causal): the sorting model's self-attention (batch 128, 2 heads of
+# 16, 16 tokens), a row of the O(T^2) figure (1 x 1 x 1024 x 64), and a larger shape.
 SDPA_SHAPES = [
-    ("ch12 sorting model", 256, 4, 17, 16, True),
+    ("ch12 sorting model", 128, 2, 16, 16, True),
     ("ch12 O(T^2) figure, T=1024", 1, 1, 1024, 64, False),
     ("larger: 8 x 8 x 512 x 64", 8, 8, 512, 64, True),
 ]
-MHA_SHAPES = [("ch12 sorting model", 256, 17, 64, 4), ("larger", 16, 256, 256, 8)]
+MHA_SHAPES = [("ch12 sorting model", 128, 16, 32, 2), ("larger", 16, 256, 256, 8)]
 
 
 def time_it(fn: Callable[[], object], threads: int) -> float:

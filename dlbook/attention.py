@@ -1030,8 +1030,9 @@ def apply_rope(x: Tensor, positions: Tensor | None = None, *, base: float = 1000
 
     References
     ----------
-    .. [1] J. Su, Y. Lu, S. Pan, B. Wen, Y. Liu, "RoFormer: enhanced transformer with
-       rotary position embedding", arXiv:2104.09864, 2021.
+    .. [1] J. Su, Y. Lu, S. Pan, A. Murtadha, B. Wen, Y. Liu, "RoFormer: enhanced
+       transformer with rotary position embedding", arXiv:2104.09864, 2021; Neurocomputing
+       568:127063, 2024.
 
     Examples
     --------
@@ -1068,8 +1069,8 @@ class TransformerEncoderLayer(nn.Module):
     r"""A transformer encoder block, post-LN or pre-LN, as ``nn.TransformerEncoderLayer``.
 
     Post-LN (Vaswani et al., ``norm_first=False``) normalises after each residual sum;
-    pre-LN (GPT-2, ``norm_first=True``) normalises the input of each sub-layer and leaves
-    the residual path untouched:
+    pre-LN (as in GPT-2, ``norm_first=True``) normalises the input of each sub-layer and
+    leaves the residual path untouched:
 
     .. math::
 
