@@ -213,6 +213,39 @@ def test_train_gan_with_packing_and_decay_runs() -> None:
     assert all(math.isfinite(v) for v in history["d_loss"] + history["g_loss"])
 
 
+def test_train_gan_schedule_holds_then_falls_with_two_rates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Record the rate of every Adam step: the generator's and the discriminator's steps
+    # alternate, the discriminator's first. With steps = 5 and hold = 0.4 the rate is
+    # constant for steps 0-2 (start = int(5 * 0.4) = 2), then falls linearly to lr_end
+    # at step 4: lr, lr, lr, (lr + lr_end) / 2, lr_end; the discriminator's is 4 times it.
+    seen: list[float] = []
+    original = torch.optim.Adam.step
+
+    def recording_step(self: torch.optim.Adam, *args: Any, **kwargs: Any) -> Any:
+        seen.append(float(self.param_groups[0]["lr"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    G, D = small_pair()
+    gan.train_gan(
+        G,
+        D,
+        torch.randn(50, 1),
+        steps=5,
+        batch_size=4,
+        lr=1e-3,
+        lr_end=2e-4,
+        discriminator_lr=4e-3,
+        hold=0.4,
+        generator=torch.Generator().manual_seed(0),
+    )
+    generator_rates = [1e-3, 1e-3, 1e-3, 6e-4, 2e-4]
+    np.testing.assert_allclose(seen[1::2], generator_rates, rtol=1e-12)
+    np.testing.assert_allclose(seen[0::2], [4 * r for r in generator_rates], rtol=1e-12)
+
+
 # ------------------------------------------------------------------ bad input
 Z = torch.zeros(4, dtype=F64)
 G1, D1 = small_pair()
@@ -251,6 +284,15 @@ BAD: list[tuple[str, Any, tuple[Any, ...], dict[str, Any], type[Exception], str]
     ("train steps", gan.train_gan, (G1, D1, DATA), {**GOOD_TRAIN, "steps": 0}, ValueError, "steps"),
     ("train lr", gan.train_gan, (G1, D1, DATA), {**GOOD_TRAIN, "lr": -1.0}, ValueError, "lr"),
     ("train loss", gan.train_gan, (G1, D1, DATA), {**GOOD_TRAIN, "loss": "w"}, ValueError, "loss"),
+    (
+        "train d lr",
+        gan.train_gan,
+        (G1, D1, DATA),
+        {**GOOD_TRAIN, "discriminator_lr": 0.0},
+        ValueError,
+        "discriminator_lr",
+    ),
+    ("train hold", gan.train_gan, (G1, D1, DATA), {**GOOD_TRAIN, "hold": 1.0}, ValueError, "hold"),
     (
         "train seed",
         gan.train_gan,

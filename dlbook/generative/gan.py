@@ -532,6 +532,8 @@ def train_gan(
     loss: GeneratorLoss = "non_saturating",
     betas: tuple[float, float] = (0.5, 0.999),
     lr_end: float | None = None,
+    discriminator_lr: float | None = None,
+    hold: float = 0.0,
 ) -> History:
     r"""Train a GAN by alternating one discriminator step and one generator step.
 
@@ -571,6 +573,13 @@ def train_gan(
     lr_end : float, optional
         If given, the learning rate falls linearly from ``lr`` at the first step to
         ``lr_end`` at the last (default: constant ``lr``).
+    discriminator_lr : float, optional
+        Adam's rate for the discriminator, if it is to differ from the generator's
+        ``lr`` (a two-time-scale rule, Heusel et al. 2017); with ``lr_end`` it falls by
+        the same factor as the generator's.
+    hold : float, default 0
+        With ``lr_end``: the fraction of the steps trained at the constant rate before
+        the linear fall begins (0: the fall spans the whole run).
 
     Returns
     -------
@@ -621,6 +630,16 @@ def train_gan(
         isinstance(lr_end, bool) or not isinstance(lr_end, (int, float)) or not lr_end >= 0
     ):
         raise ValueError(f"`lr_end` must be a nonnegative number, got {lr_end!r}")
+    d_lr = lr if discriminator_lr is None else discriminator_lr
+    if (
+        isinstance(d_lr, bool)
+        or not isinstance(d_lr, (int, float))
+        or not math.isfinite(d_lr)
+        or d_lr <= 0
+    ):
+        raise ValueError(f"`discriminator_lr` must be a positive number, got {discriminator_lr!r}")
+    if isinstance(hold, bool) or not isinstance(hold, (int, float)) or not 0 <= hold < 1:
+        raise ValueError(f"`hold` must be a number in [0, 1), got {hold!r}")
     generator = _check_generator(generator)
     device = next(generator_net.parameters()).device
     if next(discriminator.parameters()).device != device:
@@ -631,15 +650,18 @@ def train_gan(
     data = data.to(device=device, dtype=next(generator_net.parameters()).dtype)
     per_step = batch_size * discriminator.pack
     opt_g = torch.optim.Adam(generator_net.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=d_lr, betas=betas)
     generator_net.train()
     discriminator.train()
     d_losses, g_losses = [], []
+    start = int(steps * hold)  # the first step of the linear fall
     for step in range(steps):
         if lr_end is not None:
-            rate = lr + (lr_end - lr) * step / max(steps - 1, 1)
-            for group in (*opt_g.param_groups, *opt_d.param_groups):
+            rate = lr + (lr_end - lr) * max(step - start, 0) / max(steps - 1 - start, 1)
+            for group in opt_g.param_groups:
                 group["lr"] = rate
+            for group in opt_d.param_groups:
+                group["lr"] = rate * d_lr / lr
         idx = torch.randint(
             data.shape[0], (per_step,), generator=generator, device=generator.device
         )
@@ -677,6 +699,8 @@ def fit_and_sample(
     depth: int = 3,
     batch_size: int = 128,
     lr: float = 2e-3,
+    discriminator_lr: float | None = None,
+    hold: float = 0.0,
 ) -> Tensor:
     r"""Train Chapter 16's small GAN on 2-D (or any vector) data and return samples.
 
@@ -695,7 +719,7 @@ def fit_and_sample(
         Seed of the initial weights and of every draw.
     num_samples : int, default 2500
         Samples returned (VEEGAN's protocol draws 2,500).
-    steps, pack, hidden, depth, batch_size, lr
+    steps, pack, hidden, depth, batch_size, lr, discriminator_lr, hold
         As in :func:`train_gan`, :class:`Generator` and :class:`Discriminator`.
 
     Returns
@@ -733,6 +757,8 @@ def fit_and_sample(
         batch_size=batch_size,
         lr=lr,
         lr_end=0.0,
+        discriminator_lr=discriminator_lr,
+        hold=hold,
         generator=draws,
     )
     return generator_net.sample(num_samples, generator=seeded_generator(1000 + seed))
