@@ -3,8 +3,8 @@
     python benchmarks/lm_long_run.py [--steps 8000] [--threads 1] [--out FILE.json]
 
 The chapter trains its GPT for a fixed, small number of steps so that the book builds in
-minutes. This script trains the same model (same configuration, data split, batch,
-optimiser and seed) with a longer cosine schedule and records the validation bits per
+minutes. This script trains the same model (same configuration, data split, batch size,
+optimiser and initial weights) with a longer cosine schedule and records the validation bits per
 character against the process CPU time spent training (``time.process_time``, which does
 not count the time other programs take from a shared machine). The chapter reads the
 JSON file it writes and draws it beside its own run.

@@ -400,7 +400,7 @@ def choose_add_k(
 
     A golden-section search over :math:`\log_{10} k \in [-4, 1]` (the validation NLL is
     smooth in :math:`k` and, in practice, unimodal). Defined in Chapter 13 (the open task
-    of Exercise 13.5).
+    of Exercise 13.6).
 
     Parameters
     ----------
