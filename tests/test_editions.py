@@ -68,7 +68,14 @@ print("{SECRET} inside a code block, long fence")
 ```
 ````
 
-**Exercise 1.7 (no solution given).** Think about it.
+1. **Exercise 1.7 (in a list).** And six times eight?
+
+   ```{{admonition}} Solution
+   :class: dropdown
+   It is 48, {SECRET} (indented in a list item).
+   ```
+
+**Exercise 1.8 (no solution given).** Think about it.
 
 ```{{admonition}} Note
 A note that stays in every edition.
@@ -130,7 +137,7 @@ def test_student_edition_has_no_solution_anywhere(tmp_path: Path) -> None:
     assert any(name.endswith(".ipynb") for name in downloads), downloads
     assert any(name.endswith(".md") for name in downloads), downloads
     for name in downloads:
-        assert "Exercise 1.7" in student[name], name
+        assert "Exercise 1.7" in student[name] and "Exercise 1.8" in student[name], name
 
     full = site_text(build(tmp_path, "full"))
     assert SECRET in full["chapter.html"]
@@ -147,7 +154,8 @@ def test_downloaded_notebooks_are_plain_jupyter_markdown(tmp_path: Path) -> None
     assert "(sec-chapter)=" not in markdown and "$$ (eq-product)" not in markdown
     assert "The product is 42, as (Doe and Roe, 2020) showed" in markdown
     assert "[the intro](intro.html#sec-intro)" in markdown and "(1) is numbered" in markdown
-    assert markdown.count("<details>") == 2 and "<summary>Solution</summary>" in markdown
+    assert markdown.count("<details>") == 3 and "<summary>Solution</summary>" in markdown
+    assert "   <details>\n   <summary>Solution</summary>" in markdown  # the list item's indent
     assert texts[-1].startswith("## References")
     assert "Doe and Roe (2020). On Numbers. Example Press." in texts[-1]
     assert "```{code-cell}" not in markdown  # code stays in code cells, run or not
@@ -156,7 +164,7 @@ def test_downloaded_notebooks_are_plain_jupyter_markdown(tmp_path: Path) -> None
 def test_strip_solutions_keeps_everything_else() -> None:
     stripped = dlbook_site.strip_solutions(PAGE)
     assert SECRET not in stripped
-    assert stripped.count("**Exercise") == 3 and "A note that stays" in stripped
+    assert stripped.count("**Exercise") == 4 and "A note that stays" in stripped
     assert "print(6 * 7)" in stripped
 
 

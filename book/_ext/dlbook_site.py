@@ -38,9 +38,10 @@ EDITIONS = ("full", "student")
 
 # A MyST solution block: a backtick or colon fence of three or more opening
 # ``{admonition} Solution`` and the same fence closing it (longer outer fences let a
-# solution hold code blocks).
+# solution hold code blocks), indented when it sits inside a list item.
 SOLUTION_BLOCK = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{admonition\}[ \t]*Solution\b.*?^(?P=fence)[ \t]*$\n?",
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|:{3,})\{admonition\}[ \t]*Solution\b.*?"
+    r"^[ \t]*(?P=fence)[ \t]*$\n?",
     re.MULTILINE | re.DOTALL,
 )
 

@@ -25,8 +25,8 @@ ROLE = re.compile(
 TARGET = re.compile(r"^\([\w.:-]+\)=[ \t]*\n", re.MULTILINE)
 EQUATION_LABEL = re.compile(r"^(\$\$)[ \t]*\([\w.:-]+\)[ \t]*$", re.MULTILINE)
 SOLUTION = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{admonition\}[ \t]*(?P<title>Solution\b[^\n]*)\n"
-    r"(?P<options>(?::[\w-]+:[^\n]*\n)*)(?P<body>.*?)^(?P=fence)[ \t]*$",
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|:{3,})\{admonition\}[ \t]*(?P<title>Solution\b[^\n]*)\n"
+    r"(?P<options>(?:[ \t]*:[\w-]+:[^\n]*\n)*)(?P<body>.*?)^[ \t]*(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
 EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.DOTALL)
@@ -83,8 +83,9 @@ def _role(match: re.Match[str], resolve: Resolver) -> str:
 
 
 def _details(match: re.Match[str]) -> str:
+    indent = match.group("indent")  # a solution inside a list item keeps the item's indent
     title, body = match.group("title").strip(), match.group("body").strip("\n")
-    return f"<details>\n<summary>{title}</summary>\n\n{body}\n\n</details>"
+    return f"{indent}<details>\n{indent}<summary>{title}</summary>\n\n{body}\n\n{indent}</details>"
 
 
 def jupyter_markdown(source: str, resolve: Resolver) -> str:
