@@ -19,10 +19,14 @@ and never call ``torch.autograd``: the tests compare this engine with it.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from dlbook import _checks
 
 __all__ = [
     "Variable",
@@ -190,6 +194,7 @@ class Variable:
         """
         order = topological_order(self)
         for node, g in zip(order, gradients(self, order, grad), strict=True):
+            # gradients() returns fresh tensors, so no two nodes share (alias) a .grad
             node.grad = g if node.grad is None else node.grad + g
 
 
@@ -199,7 +204,7 @@ def _lift(value: Variable | Tensor | float, like: Variable) -> Variable:
         return value
     if isinstance(value, Tensor):
         return Variable(value.to(like.data.dtype), requires_grad=False)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
         return Variable(
             torch.tensor(float(value), dtype=like.data.dtype, device=like.device), False
         )
@@ -673,6 +678,8 @@ def mean(a: Variable, dim: int | None = None, keepdim: bool = False) -> Variable
     >>> x = Variable(torch.ones(4)); x.mean().backward(); x.grad
     tensor([0.2500, 0.2500, 0.2500, 0.2500])
     """
+    if dim is not None and not -a.ndim <= dim < max(a.ndim, 1):
+        raise ValueError(f"`dim` must be an axis of a {a.ndim}-D variable, got {dim}")
     count = a.data.numel() if dim is None or a.ndim == 0 else a.data.shape[dim]
     return div(reduce_sum(a, dim, keepdim), float(count))
 
@@ -782,7 +789,10 @@ def log_softmax(a: Variable, dim: int = -1) -> Variable:
     """
     if a.ndim == 0 or not -a.ndim <= dim < a.ndim:
         raise ValueError(f"`dim` must be an axis of a {a.ndim}-D variable, got {dim}")
-    out = a.data - torch.logsumexp(a.data, dim=dim, keepdim=True)  # stable: max subtracted
+    z = a.data
+    m = z.amax(dim=dim, keepdim=True)
+    shifted = z - torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # max entry exactly 0
+    out = shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))
 
     def backward(g: Tensor) -> tuple[Tensor, ...]:
         return (g - out.exp() * g.sum(dim=dim, keepdim=True),)
@@ -823,8 +833,7 @@ def softmax_cross_entropy_backward(logits: Tensor, targets: Tensor) -> Tensor:
     >>> softmax_cross_entropy_backward(torch.zeros(1, 2), torch.tensor([1]))
     tensor([[ 0.5000, -0.5000]])
     """
-    _check_targets(logits, targets)
-    return _softmax_minus_one_hot(logits, targets)
+    return _softmax_minus_one_hot(logits, _check_targets(logits, targets))
 
 
 def _softmax_minus_one_hot(logits: Tensor, targets: Tensor) -> Tensor:
@@ -834,26 +843,14 @@ def _softmax_minus_one_hot(logits: Tensor, targets: Tensor) -> Tensor:
     return P / n
 
 
-def _check_targets(logits: Tensor, targets: Tensor) -> None:
-    if logits.ndim != 2 or logits.shape[0] == 0:
-        raise ValueError(f"`logits` must have shape (N, K) with N > 0, got {tuple(logits.shape)}")
-    if (
-        not isinstance(targets, Tensor)
-        or targets.dtype.is_floating_point
-        or targets.dtype
-        in (
-            torch.bool,
-            torch.complex64,
-            torch.complex128,
-        )
-    ):
-        raise TypeError("`targets` must be an integer tensor of class labels")
-    if targets.shape != logits.shape[:1]:
-        raise ValueError(
-            f"`targets` must have shape ({logits.shape[0]},), got {tuple(targets.shape)}"
-        )
-    if targets.min() < 0 or targets.max() >= logits.shape[1]:
-        raise ValueError(f"`targets` must lie in [0, {logits.shape[1]}), got values outside")
+def _check_targets(logits: Tensor, targets: Tensor) -> Tensor:
+    """The targets as int64 labels (any integer dtype accepted; never used as a mask)."""
+    _checks.float_tensor("logits", logits)
+    if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
+        raise ValueError(f"`logits` must have shape (N, K) with N, K > 0, got {tuple(logits.shape)}")
+    return _checks.labels(
+        "targets", targets, num_classes=logits.shape[1], shape=logits.shape[:1], device=logits.device
+    )
 
 
 def cross_entropy(logits: Variable, targets: Tensor) -> Variable:
@@ -883,9 +880,13 @@ def cross_entropy(logits: Variable, targets: Tensor) -> Variable:
     >>> round(loss.data.item(), 4)
     1.3863
     """
+    if not isinstance(logits, Variable):
+        raise TypeError(f"`logits` must be a Variable, got {type(logits).__name__}")
     Z = logits.data
-    _check_targets(Z, targets)
-    log_p = Z - torch.logsumexp(Z, dim=1, keepdim=True)  # (N, K)
+    targets = _check_targets(Z, targets)
+    m = Z.amax(dim=1, keepdim=True)  # (N, 1)
+    shifted = Z - torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # (N, K), max exactly 0
+    log_p = shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))  # (N, K)
     out = -log_p[torch.arange(Z.shape[0], device=Z.device), targets].mean()
 
     def backward(g: Tensor) -> tuple[Tensor, ...]:
@@ -935,7 +936,14 @@ def _seed(output: Variable, grad: Tensor | None) -> Tensor:
                 "upstream gradient of that shape"
             )
         return torch.ones_like(output.data)
-    elif tuple(grad.shape) != output.shape:
+    if not isinstance(grad, Tensor) or not grad.dtype.is_floating_point:
+        raise TypeError(
+            "`grad` must be a floating-point tensor, got "
+            + (f"dtype {grad.dtype}" if isinstance(grad, Tensor) else type(grad).__name__)
+        )
+    if grad.device != output.device:
+        raise ValueError(f"`grad` must be on the output's device {output.device}, got {grad.device}")
+    if tuple(grad.shape) != output.shape:
         raise ValueError(
             f"`grad` must have the output's shape {output.shape}, got {tuple(grad.shape)}"
         )
@@ -1001,4 +1009,13 @@ def gradients(
                 # accumulate: a node used several times sums over its uses
                 key = id(parent)
                 grads[key] = grads[key] + part if key in grads else part
-    return [grads.get(id(v), torch.zeros_like(v.data)) for v in inputs]
+    if isinstance(inputs, Variable) or not all(isinstance(v, Variable) for v in inputs):
+        raise TypeError("`inputs` must be a sequence of Variable")
+    # Fresh, contiguous copies: a backward may hand the same tensor (or the caller's own
+    # upstream `grad`, or an expanded view) to several parents, and gradients must not alias.
+    return [
+        torch.clone(grads[id(v)], memory_format=torch.contiguous_format)
+        if id(v) in grads
+        else torch.zeros_like(v.data)
+        for v in inputs
+    ]

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from dlbook import _checks
+
 __all__ = [
     "LogisticFit",
     "SoftmaxRegression",
@@ -51,29 +53,15 @@ __all__ = [
 # Input checks
 # --------------------------------------------------------------------------------------
 def _check_float(name: str, x: object) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(x).__name__}")
-    if not x.dtype.is_floating_point:
-        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}")
-    return x
+    return _checks.float_tensor(name, x)
 
 
 def _check_dim(name: str, z: Tensor, dim: int) -> None:
-    if z.ndim == 0:
-        raise ValueError(f"`{name}` must have at least one axis, got a 0-d tensor")
-    if not -z.ndim <= dim < z.ndim:
-        raise ValueError(
-            f"`dim` must lie in [{-z.ndim}, {z.ndim}) for `{name}` of shape "
-            f"{tuple(z.shape)}, got {dim}"
-        )
-    if z.shape[dim] == 0:
-        raise ValueError(f"`{name}` must not be empty along dim {dim}, got shape {tuple(z.shape)}")
+    _checks.dim(name, z, dim, non_empty=True)
 
 
 def _check_lam(lam: float) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0:
-        raise ValueError(f"`lam` must be a non-negative number, got {lam!r}")
-    return float(lam)
+    return _checks.non_negative("lam", lam)
 
 
 def _check_design(X: object) -> Tensor:
@@ -88,6 +76,8 @@ def _check_binary(X: Tensor, y: object) -> Tensor:
         raise TypeError(f"`y` must be a torch.Tensor, got {type(y).__name__}")
     if y.shape != X.shape[:1]:
         raise ValueError(f"`y` must have shape ({X.shape[0]},) to match `X`, got {tuple(y.shape)}")
+    if y.dtype.is_complex:
+        raise TypeError(f"`y` must hold real 0/1 labels, got dtype {y.dtype}")
     if y.numel() and not bool(((y == 0) | (y == 1)).all()):
         raise ValueError("`y` must hold binary labels 0 and 1 only")
     return y.to(X.dtype)
@@ -108,23 +98,15 @@ def _check_problem(
 ) -> tuple[Tensor, Tensor, Tensor, float]:
     """The arguments every binary-logistic function takes, checked: (theta, X, y, lam)."""
     X = _check_design(X)
+    theta = _check_theta(theta, X)
+    _checks.same_device(X=X, theta=theta, y=y if isinstance(y, Tensor) else None)
+    _checks.same_dtype(X=X, theta=theta)
     y_f = _check_binary(X, y)
-    return _check_theta(theta, X), X, y_f, _check_lam(lam)
+    return theta, X, y_f, _check_lam(lam)
 
 
 def _check_labels(y: object, n: int, num_classes: int, name: str = "y") -> Tensor:
-    if not isinstance(y, Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(y).__name__}")
-    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-        raise TypeError(f"`{name}` must hold integer class labels, got dtype {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(f"`{name}` must have shape ({n},), got {tuple(y.shape)}")
-    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-        raise ValueError(
-            f"`{name}` must lie in [0, {num_classes}), got values from {int(y.min())} to "
-            f"{int(y.max())}"
-        )
-    return y.long()
+    return _checks.labels(name, y, num_classes=num_classes, shape=(n,))
 
 
 # --------------------------------------------------------------------------------------
@@ -212,7 +194,19 @@ def log_softmax(z: Tensor, dim: int = -1) -> Tensor:
     >>> log_softmax(torch.tensor([0.0, 1e4], dtype=torch.float64))
     tensor([-10000.,      0.], dtype=torch.float64)
     """
-    return z - logsumexp(z, dim=dim, keepdim=True)
+    s = _shifted(z, dim)  # z - max(z): the largest entry is exactly 0
+    return s - torch.log(torch.exp(s).sum(dim=dim, keepdim=True))
+
+
+def _shifted(z: Tensor, dim: int) -> Tensor:
+    """``z - max(z)`` along ``dim`` (checked), with all ``-inf`` slices shifted by 0."""
+    z = _check_float("z", z)
+    _check_dim("z", z, dim)
+    m = z.amax(dim=dim, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    # Subtracting the maximum *before* taking logs keeps the result exact: computing
+    # z - logsumexp(z) would round logsumexp to the spacing of z (1e8 + log 2 == 1e8 in float32).
+    return z - m
 
 
 def softmax(z: Tensor, dim: int = -1) -> Tensor:
@@ -249,7 +243,8 @@ def softmax(z: Tensor, dim: int = -1) -> Tensor:
     >>> softmax(torch.tensor([0.0, 0.0, 1e4], dtype=torch.float64))
     tensor([0., 0., 1.], dtype=torch.float64)
     """
-    return torch.exp(log_softmax(z, dim=dim))
+    e = torch.exp(_shifted(z, dim))  # every exponent <= 0, the largest exactly 1
+    return e / e.sum(dim=dim, keepdim=True)
 
 
 def log_sigmoid(z: Tensor) -> Tensor:
@@ -367,6 +362,10 @@ def binary_cross_entropy_with_logits(logits: Tensor, targets: Tensor) -> Tensor:
         )
     if logits.numel() == 0:
         raise ValueError("`logits` must not be empty")
+    if targets.dtype.is_complex:
+        raise TypeError(f"`targets` must be real, got dtype {targets.dtype}")
+    _checks.same_device(logits=logits, targets=targets)
+    _checks.unit_interval("targets", targets)
     y = targets.to(logits.dtype)
     # log(1 + e^z) = -log sigma(-z), evaluated stably
     return (-log_sigmoid(-logits) - y * logits).mean()
@@ -653,10 +652,9 @@ def _check_fit_args(
 ) -> tuple[Tensor, Tensor]:
     X = _check_design(X)
     y_f = _check_binary(X, y)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"`steps` must be a non-negative int, got {steps!r}")
-    if not tol >= 0:
-        raise ValueError(f"`tol` must be non-negative, got {tol!r}")
+    _checks.same_device(X=X, y=y, theta0=theta0)
+    _checks.positive_int("steps", steps, minimum=0)
+    _checks.non_negative("tol", tol)
     if theta0 is None:
         return torch.zeros(X.shape[1] + 1, dtype=X.dtype, device=X.device), y_f
     return _check_theta(theta0, X).clone(), y_f
@@ -721,8 +719,7 @@ def fit_logistic_gd(
         X1 = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)  # (N, D) -> (N, D + 1)
         lipschitz = float(torch.linalg.matrix_norm(X1, ord=2)) ** 2 / (4 * X.shape[0]) + lam
         lr = 1.0 / lipschitz
-    if not lr > 0:
-        raise ValueError(f"`lr` must be positive, got {lr!r}")
+    lr = _checks.positive("lr", lr)
     losses = [float(_objective(theta, X, y_f, lam))]
     converged = False
     for _ in range(steps + 1):  # the last pass only checks the final gradient
@@ -847,6 +844,8 @@ def _check_softmax_params(W: object, b: object, X: Tensor) -> tuple[Tensor, Tens
         )
     if b.shape != (W.shape[0],):
         raise ValueError(f"`b` must have shape (K,) = ({W.shape[0]},), got {tuple(b.shape)}")
+    _checks.same_device(X=X, W=W, b=b)
+    _checks.same_dtype(X=X, W=W, b=b)
     return W, b
 
 
@@ -1005,12 +1004,12 @@ def fit_softmax_regression(
     [0, 1, 2]
     """
     X = _check_design(X)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"`num_classes` must be an int >= 2, got {num_classes!r}")
+    num_classes = _checks.positive_int("num_classes", num_classes, minimum=2)
     y = _check_labels(y, X.shape[0], num_classes)
+    _checks.same_device(X=X, y=y)
     lam = _check_lam(lam)
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"`max_iter` must be a positive int, got {max_iter!r}")
+    max_iter = _checks.positive_int("max_iter", max_iter)
+    tol = _checks.non_negative("tol", tol)
     W = torch.zeros(num_classes, X.shape[1], dtype=X.dtype, device=X.device, requires_grad=True)
     b = torch.zeros(num_classes, dtype=X.dtype, device=X.device, requires_grad=True)
     optimizer = torch.optim.LBFGS(

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from dlbook import _checks
+
 __all__ = [
     "bayes_posterior",
     "change_of_variables_log_pdf",
@@ -41,18 +43,11 @@ __all__ = [
 # Checking inputs
 # --------------------------------------------------------------------------------------
 def _check_float(x: Tensor, name: str) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}")
+    _checks.float_tensor(name, x)
 
 
 def _check_dim(x: Tensor, dim: int, name: str) -> int:
-    if x.ndim == 0:
-        raise ValueError(f"`{name}` must have at least one axis, got a scalar")
-    if not -x.ndim <= dim < x.ndim:
-        raise ValueError(f"`dim` must lie in [{-x.ndim}, {x.ndim}) for `{name}`, got {dim}")
-    return dim % x.ndim
+    return _checks.dim(name, x, dim)
 
 
 def _sum_tolerance(x: Tensor) -> float:
@@ -214,8 +209,24 @@ def bayes_posterior(prior: Tensor, likelihood: Tensor, dim: int = -1) -> Tensor:
     _check_float(likelihood, "likelihood")
     if torch.isnan(likelihood).any() or (likelihood < 0).any() or (likelihood > 1).any():
         raise ValueError("`likelihood` must hold probabilities in [0, 1]")
+    _checks.same_device(prior=prior, likelihood=likelihood)
+    try:
+        out_shape = torch.broadcast_shapes(prior.shape, likelihood.shape)
+    except RuntimeError:
+        raise ValueError(
+            f"`likelihood` of shape {tuple(likelihood.shape)} does not broadcast with `prior` "
+            f"of shape {tuple(prior.shape)}"
+        ) from None
+    # Broadcasting aligns trailing axes, so the hypotheses' axis counted from the end is the
+    # same in the prior and in the result (counting from the front is not).
+    back = axis - prior.ndim  # negative axis
+    if out_shape[back] != prior.shape[axis]:
+        raise ValueError(
+            f"`likelihood` of shape {tuple(likelihood.shape)} must keep the {prior.shape[axis]} "
+            f"hypotheses of `prior` along dim {dim}"
+        )
     joint = prior * likelihood  # P(h, o) = P(o | h) P(h)
-    evidence = joint.sum(dim=axis, keepdim=True)  # P(o), marginalising h
+    evidence = joint.sum(dim=back, keepdim=True)  # P(o), marginalising h
     if (evidence == 0).any():
         raise ValueError(
             "the evidence P(o) is zero: the observation is impossible under "

@@ -356,7 +356,7 @@ def test_bad_inputs_raise() -> None:
         lg.newton_step(theta, X[0], y)
     with pytest.raises(ValueError, match="`lam` must be a non-negative"):
         lg.fit_logistic_newton(X, y, lam=-1.0)
-    with pytest.raises(ValueError, match="`lr` must be positive"):
+    with pytest.raises(ValueError, match="`lr` must be a positive"):
         lg.fit_logistic_gd(X, y, lr=0.0)
     with pytest.raises(ValueError, match="`steps` must be a non-negative int"):
         lg.fit_logistic_gd(X, y, steps=-1)
