@@ -721,6 +721,143 @@ def lstm_init(
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
+class _LSTMScan(torch.autograd.Function):
+    r"""One direction of one LSTM layer over all steps, with backpropagation through time
+    written out (Chapter 11, section "Backpropagation through time").
+
+    The forward pass is the loop of :func:`lstm_cell` on precomputed input projections,
+    run without building a graph; it keeps the gate activations
+    :math:`(\mathbf{i}_t, \mathbf{f}_t, \mathbf{g}_t, \mathbf{o}_t)` and the cell states.
+    The backward pass runs the steps in reverse with the LSTM's local derivatives,
+
+    .. math::
+
+        \bar{\mathbf{c}}_t \mathrel{+}= \bar{\mathbf{h}}_t \odot \mathbf{o}_t \odot
+        (1 - \tanh^2 \mathbf{c}_t), \quad
+        \bar{\mathbf{a}}_t = \bigl(\bar{\mathbf{c}}_t \odot \mathbf{g}_t,\;
+        \bar{\mathbf{c}}_t \odot \mathbf{c}_{t-1},\;
+        \bar{\mathbf{c}}_t \odot \mathbf{i}_t,\;
+        \bar{\mathbf{h}}_t \odot \tanh \mathbf{c}_t\bigr) \odot \sigma'
+        , \quad
+        \bar{\mathbf{h}}_{t-1} = \bar{\mathbf{a}}_t W_{hh}, \quad
+        \bar{\mathbf{c}}_{t-1} = \bar{\mathbf{c}}_t \odot \mathbf{f}_t,
+
+    where :math:`\bar{\mathbf{a}}_t` is the gradient of the four gates' pre-activations
+    and :math:`\sigma'` stands for each gate's derivative (:math:`s(1 - s)` for the
+    sigmoids, :math:`1 - g^2` for the tanh). The weight gradient
+    :math:`\bar W_{hh} = \sum_t \bar{\mathbf{a}}_t^\top \mathbf{h}_{t-1}` is one matrix
+    product over all steps at the end, as cuDNN does. The arithmetic is autograd's on the
+    same loop; what is saved is the bookkeeping of a graph with ten nodes per step. For
+    gradients of gradients (``create_graph=True``) the backward pass instead runs the same
+    loop again under autograd (:func:`_lstm_loop`) and differentiates that, so that every
+    order of derivative is autograd's.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        x_proj: Tensor,
+        h: Tensor,
+        c: Tensor,
+        weight_hh: Tensor,
+        reverse: bool,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        steps = x_proj.shape[0]
+        H = weight_hh.shape[1]
+        order = range(steps - 1, -1, -1) if reverse else range(steps)
+        w_hh_t = weight_hh.t()  # (4H, H) -> (H, 4H)
+        acts = torch.empty_like(x_proj)  # (T, B, 4H): i, f, g, o after their nonlinearity
+        cells = x_proj.new_empty(steps, *c.shape)  # (T, B, H)
+        hidden = x_proj.new_empty(steps, *h.shape)  # (T, B, H)
+        h0, c0 = h, c
+        for t in order:
+            gates = torch.addmm(x_proj[t], h, w_hh_t)  # (B, 4H)
+            a = acts[t]
+            torch.sigmoid(gates, out=a)
+            torch.tanh(gates[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
+            i, f, g, o = a.chunk(4, dim=1)
+            c = torch.addcmul(f * c, i, g, out=cells[t])  # f c + i g
+            h = torch.mul(o, torch.tanh(c), out=hidden[t])
+        ctx.save_for_backward(acts, cells, hidden, x_proj, h0, c0, weight_hh)
+        ctx.reverse = reverse  # type: ignore[attr-defined]
+        return hidden, h.clone(), c.clone()
+
+    @staticmethod
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx,
+        d_hidden: Tensor,
+        d_h_last: Tensor,
+        d_c_last: Tensor,
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None, None]:
+        saved = ctx.saved_tensors  # type: ignore[attr-defined]
+        acts, cells, hidden, x_proj, h0, c0, weight_hh = saved
+        reverse: bool = ctx.reverse  # type: ignore[attr-defined]
+        if torch.is_grad_enabled():  # create_graph=True: differentiate the loop itself
+            inputs = (x_proj, h0, c0, weight_hh)
+            needed = [i for i, n in enumerate(ctx.needs_input_grad[:4]) if n]  # type: ignore[attr-defined]
+            outputs = _lstm_loop(x_proj, h0, c0, weight_hh, reverse)
+            found = torch.autograd.grad(
+                outputs,
+                [inputs[i] for i in needed],
+                (d_hidden, d_h_last, d_c_last),
+                create_graph=True,
+                allow_unused=True,
+            )
+            grads: list[Tensor | None] = [None] * 4
+            for i, grad in zip(needed, found, strict=True):
+                grads[i] = grad
+            return grads[0], grads[1], grads[2], grads[3], None
+        steps, H = acts.shape[0], weight_hh.shape[1]
+        order = list(range(steps - 1, -1, -1) if reverse else range(steps))
+        # the states each step started from, in the order of the steps: (T, B, H)
+        if reverse:
+            c_prev = torch.cat((cells[1:], c0.unsqueeze(0)))
+            h_prev = torch.cat((hidden[1:], h0.unsqueeze(0)))
+        else:
+            c_prev = torch.cat((c0.unsqueeze(0), cells[:-1]))
+            h_prev = torch.cat((h0.unsqueeze(0), hidden[:-1]))
+        # Everything that does not depend on the backward recursion, for all steps at once
+        tanh_c = torch.tanh(cells)  # (T, B, H)
+        o = acts[..., 3 * H :]
+        dh_to_dc = o * (1 - tanh_c * tanh_c)  # d h_t / d c_t
+        slope = acts * (1 - acts)  # sigmoid'(a) = s (1 - s) ...
+        g = acts[..., 2 * H : 3 * H]
+        slope[..., 2 * H : 3 * H] = 1 - g * g  # ... and tanh'(a) = 1 - g^2 for g
+        # what the cell's gradient multiplies, gate by gate: (g, c_{t-1}, i) -> (T, B, 3H)
+        by_dc = torch.cat((g, c_prev, acts[..., :H]), dim=-1)
+        d_gates = torch.empty_like(acts)  # (T, B, 4H)
+        dh, dc = d_h_last, d_c_last
+        for t in reversed(order):
+            dh = dh + d_hidden[t]
+            dc = torch.addcmul(dc, dh, dh_to_dc[t])
+            post = torch.cat((dc.repeat(1, 3) * by_dc[t], dh * tanh_c[t]), dim=1)  # (B, 4H)
+            torch.mul(post, slope[t], out=d_gates[t])
+            dc = dc * acts[t, :, H : 2 * H]  # through f_t to c_{t-1}
+            dh = d_gates[t] @ weight_hh  # (B, 4H) @ (4H, H) -> (B, H)
+        # sum over steps and batch of the outer products a_t^T h_{t-1}: one product
+        d_weight = d_gates.flatten(0, 1).t() @ h_prev.flatten(0, 1)  # (4H, T B) @ (T B, H)
+        return d_gates, dh, dc, d_weight, None
+
+
+def _lstm_loop(
+    x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, reverse: bool
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The LSTM's steps as plain autograd operations (:func:`lstm_cell` without the input
+    projection, which ``x_proj`` (T, B, 4H) holds): what :class:`_LSTMScan` computes."""
+    steps = range(x_proj.shape[0] - 1, -1, -1) if reverse else range(x_proj.shape[0])
+    H = weight_hh.shape[1]
+    w_hh_t = weight_hh.t()  # (4H, H) -> (H, 4H)
+    outputs = [x_proj.new_empty(0)] * x_proj.shape[0]
+    for t in steps:
+        gates = torch.addmm(x_proj[t], h, w_hh_t)  # (B, 4H)
+        i, f, _, o = torch.sigmoid(gates).chunk(4, dim=1)
+        g = torch.tanh(gates[:, 2 * H : 3 * H])
+        c = torch.addcmul(f * c, i, g)  # f c + i g
+        h = o * torch.tanh(c)
+        outputs[t] = h
+    return torch.stack(outputs), h, c  # T x (B, H) -> (T, B, H)
+
+
 def _scan(
     mode: str,
     x_proj: Tensor,
@@ -736,6 +873,12 @@ def _scan(
     step (for the LSTM and the vanilla RNN also :math:`\\mathbf{b}_{hh}`, which then is
     ``None`` here): the loop does only the :math:`W_{hh}\\mathbf{h}_{t-1}` products.
     """
+    if mode == "LSTM":
+        assert c is not None and bias_hh is None
+        out: tuple[Tensor, Tensor, Tensor] = _LSTMScan.apply(  # type: ignore[no-untyped-call]
+            x_proj, h, c, weight_hh, reverse
+        )
+        return out
     steps = range(x_proj.shape[0] - 1, -1, -1) if reverse else range(x_proj.shape[0])
     H = weight_hh.shape[1]
     w_hh_t = weight_hh.t()  # (G H, H) -> (H, G H), so that h @ w_hh_t is W_hh h
@@ -1083,7 +1226,11 @@ class LSTM(_Recurrent):
     Every step is :func:`lstm_cell` (gate order :math:`i, f, g, o`). The input
     projection :math:`W_{ih}\mathbf{x}_t + \mathbf{b}_{ih} + \mathbf{b}_{hh}` of all
     :math:`T` steps is one matrix product before the loop; the loop does only
-    :math:`W_{hh}\mathbf{h}_{t-1}` (Chapter 11, section "LSTM").
+    :math:`W_{hh}\mathbf{h}_{t-1}` (Chapter 11, section "LSTM"). Its backward pass is
+    backpropagation through time written out (:class:`_LSTMScan`), which gives autograd's
+    gradients without a graph node per operation and step; gradients of gradients
+    (``create_graph=True``) through it raise ``RuntimeError``: loop over
+    :func:`lstm_cell` for those.
 
     Parameters
     ----------

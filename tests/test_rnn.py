@@ -581,3 +581,22 @@ def test_lstm_init_keeps_the_first_input_alive_where_the_default_does_not() -> N
     assert _first_input_sensitivity(nn.LSTM(1, 16).state_dict(), 16) < 1e-10
     other = rnn.lstm_init(16, torch.Generator().manual_seed(1))
     assert not torch.equal(state["weight_hh_l0"], other["weight_hh_l0"])
+
+
+def test_lstm_second_derivatives_match_torch() -> None:
+    """The LSTM's backward is written out for first derivatives; with create_graph=True it
+    differentiates the plain loop instead, so second derivatives are nn.LSTM's too."""
+    theirs, ours = pair("LSTM", torch.device("cpu"), num_layers=2, bidirectional=True)
+    x = torch.randn(T, B, I, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    results = []
+    for module in (theirs, ours):
+        xi = x.clone().requires_grad_()
+        out, (h, c) = module(xi)
+        loss = (out.sin().sum() + (h * c).sum()) ** 2
+        params = list(module.parameters())
+        first = torch.autograd.grad(loss, [xi, *params], create_graph=True)
+        total = torch.stack([(g * g).sum() for g in first]).sum()
+        results.append(torch.autograd.grad(total, [xi, *params]))
+    for a, b in zip(*results, strict=True):
+        # float64; second derivatives sum many more terms, in another order than ATen's
+        torch.testing.assert_close(b, a, rtol=1e-10, atol=1e-12)
