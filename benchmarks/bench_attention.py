@@ -2,28 +2,30 @@
 
     python benchmarks/bench_attention.py [--device cpu|cuda] [--threads 2] [--rounds 5]
 
-Forward and backward of ``dlbook.attention.scaled_dot_product_attention`` (four readable
-operations: a matrix product, a mask, a softmax, a matrix product; Chapter 12) against
-``torch.nn.functional.scaled_dot_product_attention`` (a fused kernel that never stores
-the whole score matrix on CPU), at the shapes of Chapter 12 and one larger shape, and
-``dlbook.attention.MultiheadAttention`` against ``nn.MultiheadAttention``. Each timing is
-``torch.utils.benchmark.Timer(...).blocked_autorange()``; the two sides alternate for
-``--rounds`` rounds in one process, and the table prints the median over rounds of each
-side's median, the spread (min-max over rounds, in % of the median), the ratio dlbook /
-torch and the GFLOP/s of the two matrix products (forward 4 B h T_q T_k d, backward
-twice that). Outputs are compared first, so the timing is of the same arithmetic.
+Forward and backward of ``dlbook.attention.scaled_dot_product_attention`` (readable
+operations: a matrix product, a mask, a softmax, a matrix product; Chapter 12; long causal
+self-attention by blocks of 128 queries, so that the scores above each block's diagonal
+are never computed) against ``torch.nn.functional.scaled_dot_product_attention`` (a fused
+kernel that never stores the whole score matrix on CPU), at the shapes of Chapter 12 and
+one larger shape, and ``dlbook.attention.MultiheadAttention`` against
+``nn.MultiheadAttention``. Outputs are compared first, so the timing is of the same
+arithmetic; then ``benchmarks/harness.py`` times both sides (warm-up,
+``blocked_autorange``, the two sides interleaved over ``--rounds`` rounds, explicit
+``num_threads``) and prints each side's median and interquartile range, the median ratio
+dlbook / torch with the lowest and highest round's ratio, and the GFLOP/s of the two
+matrix products counted densely (forward 4 B h T_q T_k d, backward twice that; both sides
+skip part of it when causal, so their causal figures are "dense-equivalent").
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from harness import Comparison, compare, report
 from torch import nn
-from torch.utils import benchmark
 
 import dlbook
 from dlbook import attention
@@ -38,24 +40,6 @@ SDPA_SHAPES = [
 MHA_SHAPES = [("ch12 sorting model", 128, 16, 32, 2), ("larger", 16, 256, 256, 8)]
 
 
-def time_it(fn: Callable[[], object], threads: int) -> float:
-    """Median seconds per call of ``fn`` by blocked_autorange."""
-    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads)
-    return float(timer.blocked_autorange(min_run_time=0.3).median)
-
-
-def race(
-    ours: Callable[[], object], theirs: Callable[[], object], threads: int, rounds: int
-) -> tuple[float, float, float, float]:
-    a: list[float] = []
-    b: list[float] = []
-    for _ in range(rounds):  # interleaved, so drifts in machine load hit both sides
-        a.append(time_it(ours, threads))
-        b.append(time_it(theirs, threads))
-    ma, mb = statistics.median(a), statistics.median(b)
-    return ma, (max(a) - min(a)) / ma, mb, (max(b) - min(b)) / mb
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None)
@@ -64,11 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     device = dlbook.device(args.device)
     torch.set_num_threads(args.threads)
-    print(f"device: {device}, torch {torch.__version__}, {args.threads} threads, float32")
-    print(
-        f"{'forward + backward':30s}{'dlbook ms':>11s}{'(spread)':>9s}{'torch ms':>10s}"
-        f"{'(spread)':>9s}{'ratio':>7s}{'GFLOP/s ours':>14s}{'torch':>7s}"
-    )
+    rows: list[Comparison] = []
     g = torch.Generator(device="cpu").manual_seed(0)
     for name, B, h, T, d, causal in SDPA_SHAPES:
         q, k, v = (
@@ -91,22 +71,20 @@ def main() -> None:
         ref = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         ours = attention.scaled_dot_product_attention(q, k, v, is_causal=causal)
         torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
-        ma, sa, mb, sb = race(
-            step(attention.scaled_dot_product_attention),
-            step(F.scaled_dot_product_attention),
-            args.threads,
-            args.rounds,
+        rows.append(
+            compare(
+                name,
+                step(attention.scaled_dot_product_attention),
+                step(F.scaled_dot_product_attention),
+                rounds=args.rounds,
+                num_threads=args.threads,
+                flops=12.0 * B * h * T * T * d,  # 4 B h T^2 d forward, twice that backward
+            )
         )
-        flops = 12 * B * h * T * T * d  # 4 B h T^2 d forward, twice that backward
-        print(
-            f"{name:30s}{ma * 1e3:11.3f}{sa:8.0%} {mb * 1e3:10.3f}{sb:8.0%} {ma / mb:7.2f}"
-            f"{flops / ma / 1e9:14.1f}{flops / mb / 1e9:7.1f}"
-        )
+    title = f"device: {device}, torch {torch.__version__}, {args.threads} threads, float32"
+    report(rows, title=f"scaled_dot_product_attention forward + backward; {title}")
 
-    print(
-        f"{'MultiheadAttention':30s}{'dlbook ms':>11s}{'(spread)':>9s}{'torch ms':>10s}"
-        f"{'(spread)':>9s}{'ratio':>7s}"
-    )
+    mha_rows: list[Comparison] = []
     for name, N, T, E, h in MHA_SHAPES:
         torch.manual_seed(0)
         theirs = nn.MultiheadAttention(E, h, batch_first=True).to(device)
@@ -130,9 +108,16 @@ def main() -> None:
             rtol=1e-4,
             atol=1e-5,
         )
-        ma, sa, mb, sb = race(mha_step(ours_m), mha_step(theirs), args.threads, args.rounds)
-        label = f"{name}: {N} x {T} x {E}, h={h}"
-        print(f"{label:30s}{ma * 1e3:11.3f}{sa:8.0%} {mb * 1e3:10.3f}{sb:8.0%} {ma / mb:7.2f}")
+        mha_rows.append(
+            compare(
+                f"MHA {name}: {N}x{T}x{E}, h={h}",
+                mha_step(ours_m),
+                mha_step(theirs),
+                rounds=args.rounds,
+                num_threads=args.threads,
+            )
+        )
+    report(mha_rows, title=f"MultiheadAttention forward + backward; {title}")
 
 
 if __name__ == "__main__":
