@@ -30,6 +30,7 @@ __all__ = [
     "finite_tensor",
     "float_tensor",
     "generator",
+    "invertible",
     "labels",
     "non_negative",
     "number",
@@ -233,7 +234,7 @@ def positive(name: str, value: object) -> float:
 
 def non_negative(name: str, value: object) -> float:
     """A finite number >= 0, as a float."""
-    return number(name, value, minimum=0.0, what="a non-negative number")
+    return number(name, value, minimum=0.0, what="a non-negative number (a finite number >= 0)")
 
 
 def probability(name: str, value: object, *, closed: bool = True) -> float:
@@ -258,9 +259,31 @@ def positive_int(name: str, value: object, minimum: int = 1) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an int, got {_kind(value)}")
     if value < minimum:
-        want = {0: "a non-negative int", 1: "a positive int"}.get(minimum, f"an int >= {minimum}")
+        want = {0: "a non-negative int", 1: "a positive int (at least 1)"}.get(
+            minimum, f"at least {minimum}"
+        )
         raise ValueError(f"`{name}` must be {want}, got {value}")
     return int(value)
+
+
+def invertible(name: str, A: Tensor) -> Tensor:
+    """``A`` (square) if numerically invertible: sigma_min > n eps sigma_max.
+
+    ``torch.linalg.inv`` reports only exact zero pivots, so a matrix that is singular but
+    for rounding would give an inverse of size 1e16; this rejects it with a ValueError.
+    """
+    if A.numel() == 0 or A.device.type == "meta":
+        return A
+    if not bool(torch.isfinite(A).all()):
+        raise ValueError(f"`{name}` must hold finite values, got NaN or infinite entries")
+    sigma = torch.linalg.svdvals(A)
+    eps = torch.finfo(A.real.dtype if A.is_complex() else A.dtype).eps
+    if not float(sigma[-1]) > A.shape[-1] * eps * float(sigma[0]):
+        raise ValueError(
+            f"`{name}` must be invertible, got a singular matrix (condition number "
+            f"{float(sigma[0]) / max(float(sigma[-1]), 1e-300):.3g})"
+        )
+    return A
 
 
 def generator(name: str, g: object) -> torch.Generator | None:

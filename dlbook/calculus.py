@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from dlbook import _checks
+
 __all__ = [
     "GradientCheck",
     "abs_subgradient",
@@ -57,27 +59,15 @@ TensorFn = Callable[[Tensor], Tensor]
 # Input checks
 # --------------------------------------------------------------------------------------
 def _check_float_tensor(x: object, name: str) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}")
-    return x
+    return _checks.float_tensor(name, x)
 
 
 def _check_positive(value: float, name: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"`{name}` must be a real number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"`{name}` must be positive and finite, got {value}")
-    return float(value)
+    return _checks.number(name, value, minimum=0.0, strict=True, what="positive and finite")
 
 
 def _check_steps(steps: int) -> int:
-    if not isinstance(steps, int) or isinstance(steps, bool):
-        raise TypeError(f"`steps` must be an int, got {type(steps).__name__}")
-    if steps < 0:
-        raise ValueError(f"`steps` must be non-negative, got {steps}")
-    return steps
+    return _checks.positive_int("steps", steps, minimum=0)
 
 
 def _check_square(A: object, name: str) -> Tensor:
@@ -659,6 +649,7 @@ def logdet_gradient(A: Tensor) -> Tensor:
     [[0.5, -0.125], [0.0, 0.25]]
     """
     A = _check_square(A, "A")
+    _checks.invertible("A", A)
     inverse, info = torch.linalg.inv_ex(A)
     if int(info) != 0:
         raise ValueError("`A` must be invertible, got a singular matrix")
@@ -1250,7 +1241,13 @@ def newton(grad_fn: TensorFn, hess_fn: TensorFn, x0: Tensor, steps: int) -> Tens
                 f"`grad_fn` and `hess_fn` must return shapes ({n},) and ({n}, {n}), got "
                 f"{tuple(g.shape)} and {tuple(H.shape)}"
             )
-        step, info = torch.linalg.solve_ex(H, g)  # H^{-1} g without forming the inverse
+        if not isinstance(g, Tensor) or not isinstance(H, Tensor):
+            raise TypeError("`grad_fn` and `hess_fn` must return tensors")
+        try:
+            _checks.invertible("the Hessian", H.to(x0.dtype))
+        except ValueError:
+            raise ValueError("the Hessian is singular; Newton's step is undefined there") from None
+        step, info = torch.linalg.solve_ex(H.to(x0.dtype), g.to(x0.dtype))  # H^{-1} g
         if int(info) != 0:
             raise ValueError("the Hessian is singular; Newton's step is undefined there")
         path.append(path[-1] - step)

@@ -17,6 +17,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from dlbook import _checks
+
 __all__ = [
     "PCAResult",
     "circulant",
@@ -64,19 +66,15 @@ def _square(name: str, A: object) -> Tensor:
 
 
 def _int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be at least {minimum}, got {value}")
-    return value
+    return _checks.positive_int(name, value, minimum)
 
 
 def _nonneg(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"`{name}` must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"`{name}` must be a finite number >= 0, got {value}")
-    return float(value)
+    return _checks.non_negative(name, value)
+
+
+def _finite(name: str, A: Tensor) -> Tensor:
+    return _checks.finite_tensor(name, A)
 
 
 # --------------------------------------------------------------------------------------
@@ -123,19 +121,24 @@ def lp_norm(x: Tensor, p: float) -> Tensor:
     x = _tensor("x", x)
     if x.ndim == 0:
         raise ValueError("`x` must have at least one axis, got a 0-D tensor")
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p):
-        raise TypeError(f"`p` must be a real number, got {p!r}")
-    if p < 0:
-        raise ValueError(f"`p` must be >= 0 (0 counts nonzeros), got {p}")
+    p = _checks.number("p", p, minimum=0.0, finite=False, what=">= 0 (0 counts nonzeros)")
     a = x.abs()
     if p == 0:
         return (a != 0).sum(dim=-1).to(a.dtype)  # ||x||_0: how many entries are nonzero
     if math.isinf(p):
         return a.amax(dim=-1)
-    # Scale by the largest entry first so |x_i|^p neither overflows nor underflows.
-    scale = a.amax(dim=-1, keepdim=True)
-    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
-    return scale.squeeze(-1) * ((a / safe) ** p).sum(dim=-1) ** (1.0 / p)
+    return _scaled_norm(a, p, dim=-1)
+
+
+def _scaled_norm(a: Tensor, p: float, dim: int | tuple[int, ...]) -> Tensor:
+    """(sum a^p)^(1/p) of non-negative ``a`` over ``dim``, scaled by the largest entry first
+    so that a^p neither overflows nor underflows; an infinite entry gives inf (not NaN)."""
+    scale = a.amax(dim=dim, keepdim=True)
+    safe = torch.where((scale > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
+    out = safe * ((a / safe) ** p).sum(dim=dim, keepdim=True) ** (1.0 / p)
+    out = torch.where(torch.isinf(scale), scale, out)  # any inf entry: the norm is inf
+    out = torch.where(scale == 0, torch.zeros_like(out), out)
+    return out.squeeze(dim) if isinstance(dim, int) else out.reshape(out.shape[: a.ndim - len(dim)])
 
 
 def unit_sphere(p: float, num: int = 400, *, dtype: torch.dtype = torch.float64) -> Tensor:
@@ -565,7 +568,10 @@ def matrix_norm(A: Tensor, kind: str = "fro") -> Tensor:
     if kind not in MATRIX_NORMS:
         raise ValueError(f"`kind` must be one of {MATRIX_NORMS}, got {kind!r}")
     if kind == "fro":
-        return (A.abs() ** 2).sum().sqrt()
+        # scaled by the largest entry: no overflow where the true norm is finite (1e30 in float32)
+        return _scaled_norm(A.abs().reshape(-1), 2.0, dim=-1)
+    if kind in ("spectral", "nuclear"):
+        _finite("A", A)  # the SVD of a matrix with inf/NaN entries is undefined
     if kind == "1":
         return A.abs().sum(dim=0).max()  # largest column sum
     if kind == "inf":
@@ -613,6 +619,7 @@ def rank(A: Tensor, rtol: float | None = None) -> int:
     tol = _default_rtol(A) if rtol is None else _nonneg("rtol", rtol)
     if A.numel() == 0:
         return 0
+    _finite("A", A)
     sigma = torch.linalg.svdvals(A)
     return int((sigma > tol * sigma[0]).sum())
 
@@ -652,12 +659,18 @@ def condition_number(A: Tensor) -> float:
     A = _square("A", A)
     if A.numel() == 0:
         raise ValueError("`A` must be non-empty, got shape (0, 0)")
+    _finite("A", A)
     sigma = torch.linalg.svdvals(A)
     smallest = float(sigma[-1])
-    return math.inf if smallest == 0.0 else float(sigma[0]) / smallest
+    # Singular up to rounding (sigma_n at the noise level of sigma_1): kappa is infinite,
+    # not the 1e16 that dividing by the rounding error would give.
+    eps = torch.finfo(sigma.dtype).eps
+    if smallest <= A.shape[0] * eps * float(sigma[0]):
+        return math.inf
+    return float(sigma[0]) / smallest
 
 
-def gram_schmidt(A: Tensor, rtol: float = 1e-10) -> Tensor:
+def gram_schmidt(A: Tensor, rtol: float | None = None) -> Tensor:
     r"""An orthonormal basis of the column span of ``A`` (modified Gram-Schmidt).
 
     .. math::
@@ -675,7 +688,10 @@ def gram_schmidt(A: Tensor, rtol: float = 1e-10) -> Tensor:
     Parameters
     ----------
     A : Tensor, shape (m, n)
-    rtol : float, default 1e-10
+    rtol : float, optional
+        Default :math:`\max(10^{-10}, 10 \max(m, n)\,\varepsilon)`: 1e-10 in float64, and
+        large enough in float32 (whose rounding noise is about 1e-7) that a dependent
+        column is skipped.
 
     Returns
     -------
@@ -697,6 +713,9 @@ def gram_schmidt(A: Tensor, rtol: float = 1e-10) -> Tensor:
     A = _tensor("A", A, 2)
     if A.is_complex():
         raise ValueError(f"`A` must be real, got {A.dtype}")
+    _finite("A", A)
+    if rtol is None:
+        rtol = max(1e-10, 10 * max(A.shape) * torch.finfo(A.dtype).eps)
     tol = _nonneg("rtol", rtol) * float(A.norm(dim=0).max()) if A.numel() else 0.0
     basis: list[Tensor] = []
     for k in range(A.shape[1]):
@@ -769,7 +788,8 @@ def pinv(A: Tensor, rcond: float | None = None) -> Tensor:
         return A.new_zeros(A.shape[1], A.shape[0])
     keep = s > tol * s[0]
     s_inv = torch.where(keep, 1.0 / torch.where(keep, s, torch.ones_like(s)), torch.zeros_like(s))
-    out: Tensor = (Vh.mT * s_inv) @ U.mT  # V diag(s^+) U^T: (n, r) * (r,) @ (r, m)
+    # V diag(s^+) U^H: (n, r) * (r,) @ (r, m); the conjugate transpose, for complex A
+    out: Tensor = (Vh.mH * s_inv.to(Vh.dtype)) @ U.mH
     return out
 
 
@@ -871,9 +891,10 @@ def ridge(A: Tensor, b: Tensor, lam: float) -> Tensor:
         return least_squares(A, b)
     U, s, Vh = torch.linalg.svd(A, full_matrices=False)  # (N, r), (r,), (r, d)
     gain = s / (s**2 + lam)  # sigma_i / (sigma_i^2 + lambda), the shrunk inverse
-    Utb = U.mT @ b  # (r, N) @ (N,) or (N, m) -> (r,) or (r, m)
+    gain = gain.to(U.dtype)
+    Utb = U.mH @ b  # (r, N) @ (N,) or (N, m) -> (r,) or (r, m); U^H for complex A
     scaled = gain * Utb if b.ndim == 1 else gain.unsqueeze(1) * Utb
-    out: Tensor = Vh.mT @ scaled  # (d, r) @ (r, ...) -> (d, ...)
+    out: Tensor = Vh.mH @ scaled  # (d, r) @ (r, ...) -> (d, ...)
     return out
 
 

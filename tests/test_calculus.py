@@ -477,7 +477,7 @@ def test_bad_inputs_raise_clear_errors() -> None:
         calculus.quadratic_matrix(2.0, 2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="`lr` must be positive"):
         calculus.gradient_descent(lambda v: v, x, -0.1, 3)
-    with pytest.raises(ValueError, match="`steps` must be non-negative"):
+    with pytest.raises(ValueError, match="`steps` must be a non-negative"):
         calculus.gradient_descent(lambda v: v, x, 0.1, -1)
     with pytest.raises(TypeError, match="`steps` must be an int"):
         calculus.gradient_descent(lambda v: v, x, 0.1, 2.0)  # type: ignore[arg-type]

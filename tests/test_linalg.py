@@ -514,7 +514,7 @@ def test_bad_inputs_raise_named_errors() -> None:
         linalg.circulant(torch.zeros(0))
     with pytest.raises(ValueError, match=r"`mode` must be"):
         linalg.convolution_matrix(t([1.0]), 3, "circular")
-    with pytest.raises(ValueError, match=r"`n` must be at least 1"):
+    with pytest.raises(ValueError, match=r"`n` must be .*at least 1"):
         linalg.convolution_matrix(t([1.0]), 0)
     with pytest.raises(ValueError, match=r"`i` and `j` must differ"):
         linalg.givens(3, 1, 1, 0.5)
@@ -532,13 +532,13 @@ def test_bad_inputs_raise_named_errors() -> None:
         linalg.rank(t([1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match=r"`A` must be a square matrix, got shape \(2, 3\)"):
         linalg.condition_number(A)
-    with pytest.raises(ValueError, match=r"`rcond` must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"`rcond` must be a non-negative number"):
         linalg.pinv(A, rcond=-1.0)
     with pytest.raises(ValueError, match=r"`b` must have shape \(2,\) or \(2, m\)"):
         linalg.least_squares(A, t([1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match=r"`b` must match `A` in dtype"):
         linalg.least_squares(A, torch.ones(2, dtype=torch.float32))
-    with pytest.raises(ValueError, match=r"`lam` must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"`lam` must be .*a finite number >= 0"):
         linalg.ridge(A, t([1.0, 2.0]), -0.1)
     with pytest.raises(TypeError, match=r"`lam` must be a real number"):
         linalg.ridge(A, t([1.0, 2.0]), "1")  # type: ignore[arg-type]
