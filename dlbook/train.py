@@ -9,6 +9,7 @@ refuses to run code hidden in a file (Appendix A, "Saving your work").
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import pickle
@@ -87,7 +88,9 @@ def accuracy(logits: Tensor, targets: Tensor) -> Tensor:
         )
     if logits.shape[0] == 0:
         raise ValueError("accuracy of an empty batch is undefined (N = 0)")
-    hits = logits.argmax(dim=1) == targets.to(logits.device)
+    if targets.dtype not in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64):
+        raise TypeError(f"targets must hold integer class labels, got dtype {targets.dtype}")
+    hits = logits.argmax(dim=1) == targets.to(logits.device).long()
     return hits.to(torch.float32).mean()
 
 
@@ -134,6 +137,10 @@ class TensorBatches:
     seeded with ``(seed, t)``: a run resumed at epoch :math:`t` from a checkpoint sees the
     same batches as one that never stopped. Epochs count from 1; each pass advances the
     epoch, and :meth:`set_epoch` sets it (as :func:`fit` does).
+
+    Under ``torch.distributed`` (Chapter 22) every process draws the same order and keeps
+    its own share of each batch (``tensor_split`` into one part per rank, in rank order),
+    so the processes together see exactly the batches a single process would.
     """
 
     def __init__(self, X: Tensor, y: Tensor, batch_size: int, shuffle: bool, seed: int) -> None:
@@ -142,6 +149,7 @@ class TensorBatches:
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 1
+        self.shard = True  # under torch.distributed: keep only this rank's share
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next pass epoch ``epoch`` (its shuffling order depends on it)."""
@@ -153,14 +161,22 @@ class TensorBatches:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         n, size = len(self.y), self.batch_size
         epoch, self.epoch = self.epoch, self.epoch + 1
+        rank, world = _rank_and_world() if self.shard else (0, 1)
         if not self.shuffle:
             for start in range(0, n, size):
-                yield self.X[start : start + size], self.y[start : start + size]
+                if world == 1:
+                    yield self.X[start : start + size], self.y[start : start + size]
+                else:  # this rank's share of the batch
+                    idx = torch.arange(start, min(start + size, n)).tensor_split(world)[rank]
+                    idx = idx.to(self.X.device)
+                    yield self.X[idx], self.y[idx]
             return
         g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
         order = torch.randperm(n, generator=g).to(self.X.device)
         for start in range(0, n, size):
             idx = order[start : start + size]
+            if world > 1:
+                idx = idx.tensor_split(world)[rank]  # this rank's share of the batch
             yield self.X[idx], self.y[idx]
 
 
@@ -189,6 +205,13 @@ def make_loader(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     return TensorBatches(X, y, batch_size, shuffle, seed)
+
+
+def _rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes (0 and 1 outside ``torch.distributed``)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
 
 
 def _as_loader(
@@ -231,22 +254,27 @@ def evaluate(
     """
     metrics = dict(metrics or {})
     loader = _as_loader("data", data, batch_size, False, 0)
+    if isinstance(loader, TensorBatches):
+        loader.shard = False  # every process evaluates all of the data
     device = _model_device(model)
     was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
     count = 0
-    with torch.no_grad():
-        for inputs, targets in loader:
-            inputs, targets = inputs.to(device), targets.to(device)
-            outputs = model(inputs)
-            n = len(targets)
-            count += n
-            if loss_fn is not None:
-                totals["loss"] = totals.get("loss", 0.0) + float(loss_fn(outputs, targets)) * n
-            for key, metric in metrics.items():
-                totals[key] = totals.get(key, 0.0) + float(metric(outputs, targets)) * n
-    model.train(was_training)
+    try:  # a metric that raises must not leave the model in eval mode
+        with torch.no_grad():
+            for inputs, targets in loader:
+                inputs, targets = inputs.to(device), targets.to(device)
+                outputs = model(inputs)
+                n = len(targets)
+                count += n
+                if loss_fn is not None:
+                    loss = float(loss_fn(outputs, targets))
+                    totals["loss"] = totals.get("loss", 0.0) + loss * n
+                for key, metric in metrics.items():
+                    totals[key] = totals.get(key, 0.0) + float(metric(outputs, targets)) * n
+    finally:
+        model.train(was_training)
     if count == 0:
         raise ValueError("data holds no examples")
     return {key: total / count for key, total in totals.items()}
@@ -322,6 +350,11 @@ def train_epoch(
         optimizer.step()
         total += loss.detach().double() * len(targets)
         count += len(targets)
+    _, world = _rank_and_world()
+    if world > 1:  # the mean over every process's examples
+        both = torch.stack([total, torch.tensor(float(count), dtype=torch.float64, device=device)])
+        torch.distributed.all_reduce(both)
+        total, count = both[0], int(both[1])
     if count == 0:
         raise ValueError("batches holds no examples")
     return float(total) / count
@@ -375,6 +408,17 @@ def fit(
     Returns
     -------
     History
+
+    Notes
+    -----
+    Under ``torch.distributed`` with several processes (launched by ``torchrun``,
+    Chapter 22) the same call trains data-parallel: the model is wrapped in
+    ``DistributedDataParallel`` (unless it already is), each process takes its share of
+    every batch of size ``batch_size`` from a pair ``(X, y)`` (an iterable of batches must
+    be sharded by its own sampler, such as ``DistributedSampler``, whose ``set_epoch`` is
+    called every epoch), the recorded losses are means over all processes, and only rank 0
+    shows a progress bar. With every share of the same size, the parameters equal those of
+    one process trained on the whole batches, up to round-off.
     """
     from tqdm.std import tqdm
 
@@ -382,6 +426,12 @@ def fit(
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     if device is not None:
         model.to(device)
+    rank, world = _rank_and_world()
+    if world > 1 and not isinstance(model, nn.parallel.DistributedDataParallel):
+        on_gpu = _model_device(model).type == "cuda"
+        model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[_model_device(model)] if on_gpu else None
+        )
     history = history if history is not None else History()
     loader = _as_loader("train", train, batch_size, True, seed)
     start = history.epochs[-1] + 1 if history.epochs else 1
@@ -390,12 +440,14 @@ def fit(
     bar = tqdm(
         range(start, start + epochs),
         desc="epochs",
-        disable=not _progress_enabled(progress),
+        disable=not _progress_enabled(progress) or rank != 0,
         mininterval=0.1 if interactive else 5.0,
     )
     for epoch in bar:
         if isinstance(loader, TensorBatches):
             loader.set_epoch(epoch)
+        elif callable(getattr(getattr(loader, "sampler", None), "set_epoch", None)):
+            loader.sampler.set_epoch(epoch)  # type: ignore[attr-defined]  # DistributedSampler
         record = {"train_loss": train_epoch(model, optimizer, loss_fn, loader)}
         if val is not None:
             scores = evaluate(model, val, loss_fn, metrics=metrics, batch_size=max(batch_size, 512))
@@ -430,6 +482,13 @@ def save_checkpoint(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if optimizer is not None and not callable(getattr(optimizer, "state_dict", None)):
+        raise TypeError(
+            "optimizer must be a torch.optim.Optimizer (or have a state_dict()), got "
+            f"{type(optimizer).__name__}"
+        )
+    if extra is not None and not isinstance(extra, Mapping):
+        raise TypeError(f"extra must be a mapping (dict), got {type(extra).__name__}")
     payload: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT[0],
         "version": CHECKPOINT_FORMAT[1],
@@ -439,8 +498,23 @@ def save_checkpoint(
         "history": history.to_dict() if history is not None else None,
         "extra": dict(extra or {}),
     }
+    # Check that the file will load *before* touching any earlier checkpoint at `path`:
+    # an `extra` entry that weights_only refuses would otherwise replace a good file by
+    # one that cannot be read.
+    buffer = io.BytesIO()
+    try:
+        torch.save(payload, buffer)
+        buffer.seek(0)
+        torch.load(buffer, weights_only=True)
+    except (pickle.PicklingError, pickle.UnpicklingError, TypeError, AttributeError) as exc:
+        raise TypeError(
+            "extra (and the optimizer's state) must hold only what torch.load(weights_only="
+            "True) accepts: tensors, numbers, strings, booleans, None and lists/tuples/dicts "
+            f"of them; got an entry it refuses ({exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0][:200]})"
+        ) from None
     with atomic_write(path) as handle:
-        torch.save(payload, handle)
+        handle.write(buffer.getbuffer())
     return Path(path)
 
 

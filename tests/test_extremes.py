@@ -172,3 +172,44 @@ def test_autograd_gradients_never_alias() -> None:
     assert c.grad is not None
     c.grad.mul_(2.0)  # works: a fresh, contiguous tensor, not an expanded view
     torch.testing.assert_close(c.grad, torch.full((2, 3), 2.0))
+
+
+def test_evaluate_restores_training_mode_when_a_metric_raises() -> None:
+    from torch import nn
+
+    from dlbook import train
+
+    model = nn.Linear(2, 2)
+    model.train()
+
+    def broken(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("metric failed")
+
+    with pytest.raises(RuntimeError, match="metric failed"):
+        train.evaluate(
+            model, (torch.zeros(3, 2), torch.zeros(3, dtype=torch.long)), metrics={"m": broken}
+        )
+    assert model.training
+
+
+def test_checkpoint_with_unloadable_extra_is_rejected_before_the_old_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from torch import nn
+
+    from dlbook import optim, train
+
+    model = nn.Linear(2, 1)
+    path = tmp_path / "ck.pt"
+    train.save_checkpoint(path, model, extra={"step": 1})
+    before = path.read_bytes()
+
+    class Opaque:
+        pass
+
+    for bad in ({"obj": Opaque()}, {"fn": lambda: 0}):
+        with pytest.raises(TypeError, match="weights_only"):
+            train.save_checkpoint(path, model, extra=bad)
+        assert path.read_bytes() == before
+    with pytest.raises(TypeError, match="optimizer must be"):
+        train.save_checkpoint(path, model, optim.SGD(model.parameters(), lr=0.1))  # type: ignore[arg-type]
+    assert path.read_bytes() == before
+    assert train.load_checkpoint(path, model)["extra"] == {"step": 1}
