@@ -1038,7 +1038,7 @@ class IlsvrcResult(NamedTuple):
 #: ILSVRC classification results quoted in Chapter 1 (top-5 error on the test set, %).
 ILSVRC_RESULTS: tuple[IlsvrcResult, ...] = (
     IlsvrcResult(2012, "second-best entry", 26.2, 2, 0, "krizhevsky2012imagenet"),
-    IlsvrcResult(2012, "AlexNet (SuperVision)", 15.3, 1, 8, "krizhevsky2012imagenet"),
+    IlsvrcResult(2012, "AlexNet (SuperVision)", 15.3, 1, 9, "krizhevsky2012imagenet"),
     IlsvrcResult(2014, "VGG", 7.3, 2, 19, "simonyan2015very"),
     IlsvrcResult(2014, "GoogLeNet", 6.67, 1, 22, "szegedy2015going"),
     IlsvrcResult(2015, "ResNet", 3.57, 1, 152, "he2016deep"),
