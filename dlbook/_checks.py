@@ -17,9 +17,12 @@ torch.int64
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import torch
@@ -30,6 +33,8 @@ __all__ = [
     "finite_tensor",
     "float_tensor",
     "generator",
+    "guard_module",
+    "guarded",
     "invertible",
     "labels",
     "non_negative",
@@ -291,3 +296,78 @@ def generator(name: str, g: object) -> torch.Generator | None:
     if g is not None and not isinstance(g, torch.Generator):
         raise TypeError(f"`{name}` must be a torch.Generator or None, got {_kind(g)}")
     return g
+
+
+# --------------------------------------------------------------------------------------
+# The guard every public function of a module wears
+# --------------------------------------------------------------------------------------
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _tensors_in(name: str, value: object) -> Iterator[tuple[str, Tensor]]:
+    if isinstance(value, Tensor):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(item, Tensor):
+                yield f"{name}[{i}]", item
+
+
+def _plain(value: object) -> object:
+    """numpy scalars as the Python numbers they stand for (``np.float32(0.1)`` is a number)."""
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def guarded(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``fn`` with the checks every public function shares.
+
+    * numpy scalars become Python numbers (so ``lr=np.float32(0.1)`` works as in torch);
+    * all tensor arguments (and tensors in list/tuple arguments) must share one device,
+      else a ValueError names the argument that differs;
+    * a meta tensor has no values to check: if ``fn`` fails on one, the error says so and
+      names the argument, instead of torch's ``Tensor.item() cannot be called``.
+    """
+    params = list(inspect.signature(fn).parameters)
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        args = tuple(_plain(a) for a in args)  # type: ignore[assignment]
+        kwargs = {k: _plain(v) for k, v in kwargs.items()}  # type: ignore[assignment]
+        named = [(params[i] if i < len(params) else f"args[{i}]", a) for i, a in enumerate(args)]
+        found = [t for n, v in [*named, *kwargs.items()] for t in _tensors_in(n, v)]
+        if found:
+            first, ref = found[0]
+            for n, t in found[1:]:
+                if t.device != ref.device:
+                    raise ValueError(
+                        f"{fn.__name__}: `{n}` must be on the device of `{first}` "
+                        f"({ref.device}), got {t.device}"
+                    )
+        try:
+            return fn(*args, **kwargs)
+        except (RuntimeError, NotImplementedError) as exc:
+            metas = [n for n, t in found if t.device.type == "meta"]
+            if metas:
+                raise ValueError(
+                    f"{fn.__name__}: `{metas[0]}` is on the meta device, which holds no "
+                    f"values; {fn.__name__} needs them ({exc.__class__.__name__}: "
+                    f"{str(exc).splitlines()[0][:120]})"
+                ) from None
+            raise
+
+    return wrapper
+
+
+def guard_module(namespace: dict[str, Any], names: Sequence[str]) -> None:
+    """Wrap every public plain function among ``names`` in ``namespace`` with :func:`guarded`."""
+    for name in names:
+        value = namespace.get(name)
+        if inspect.isfunction(value) and not hasattr(value, "__wrapped__"):
+            namespace[name] = guarded(value)

@@ -1019,3 +1019,7 @@ def gradients(
         else torch.zeros_like(v.data)
         for v in inputs
     ]
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -1252,3 +1252,7 @@ def newton(grad_fn: TensorFn, hess_fn: TensorFn, x0: Tensor, steps: int) -> Tens
             raise ValueError("the Hessian is singular; Newton's step is undefined there")
         path.append(path[-1] - step)
     return torch.stack(path)  # (T + 1, n)
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

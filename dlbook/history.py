@@ -18,6 +18,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from dlbook import _checks
+
 __all__ = [
     "GATES",
     "ILSVRC_RESULTS",
@@ -1043,3 +1045,7 @@ ILSVRC_RESULTS: tuple[IlsvrcResult, ...] = (
     IlsvrcResult(2014, "GoogLeNet", 6.67, 1, 22, "szegedy2015going"),
     IlsvrcResult(2015, "ResNet", 3.57, 1, 152, "he2016deep"),
 )
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

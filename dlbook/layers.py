@@ -15,6 +15,8 @@ import math
 import torch
 from torch import Tensor
 
+from dlbook import _checks
+
 __all__ = [
     "batch_norm",
     "batch_norm_backward",
@@ -562,3 +564,7 @@ def dropout(
     u = torch.rand(x.shape, generator=generator, device=where).to(x.device)
     keep = (u >= p).to(x.dtype)  # P(u >= p) = 1 - p
     return x * keep / (1 - p)
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -1018,3 +1018,7 @@ def pca_transform(X: Tensor, result: PCAResult) -> Tensor:
     if X.shape[1] != d:
         raise ValueError(f"`X` must have {d} columns like the fitted PCA, got {tuple(X.shape)}")
     return (X - result.mean) @ result.components.mT  # (N, d) @ (d, k) -> (N, k)
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from dlbook import linalg
+from dlbook import _checks, linalg
 
 __all__ = [
     "LinearModel",
@@ -787,3 +787,7 @@ def lasso_path(
         weight = model.weight
         rows.append(weight)
     return torch.stack(rows)  # K x (D,) -> (K, D)
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -1032,3 +1032,7 @@ def fit_softmax_regression(
 
     optimizer.step(closure)
     return SoftmaxRegression(W=W.detach().clone(), b=b.detach().clone(), losses=losses)
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

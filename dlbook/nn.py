@@ -21,7 +21,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from dlbook import autograd
+from dlbook import _checks, autograd
 from dlbook.autograd import Variable, linear_backward
 
 # One definition each: the sigmoid is Chapter 6's stable one, and its derivative and the
@@ -339,3 +339,7 @@ def sgd_step(parameters: Iterable[Variable], lr: float) -> None:
             if p.grad is not None:
                 p.data -= lr * p.grad  # in place: the layers keep pointing at p.data
                 p.grad = None
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
+from dlbook import _checks
+
 __all__ = [
     "SGD",
     "Adam",
@@ -736,3 +738,7 @@ def warmup_cosine_lr(
     return cosine_lr(
         step - warmup_steps, lr=lr, total_steps=total_steps - warmup_steps, lr_min=lr_min
     )
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -959,3 +959,7 @@ def gaussian_mutual_information(rho: Tensor) -> Tensor:
     if torch.isnan(rho).any() or (rho.abs() > 1).any():
         raise ValueError("`rho` must lie in [-1, 1]")
     return -0.5 * torch.log1p(-(rho**2))
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)
