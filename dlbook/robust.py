@@ -309,7 +309,7 @@ def _target_column(name: str, target: object, n: int, like: Tensor) -> Tensor | 
 
 
 def _target_scores(model: nn.Module, x: Tensor, target: Tensor | None) -> Tensor:
-    out = model(x)
+    out: Tensor = model(x)
     if out.ndim != 2 or out.shape[0] != x.shape[0]:
         raise ValueError(f"`model` must return scores of shape (N, K), got {tuple(out.shape)}")
     if target is None:
@@ -383,9 +383,10 @@ def _quadrature(method: str, n_steps: int) -> tuple[list[float], list[float]]:
         return (0.5 * (nodes + 1)).tolist(), (0.5 * weights).tolist()
     if n_steps < 2:
         raise ValueError(f"`n_steps` must be >= 2 for {method}, got {n_steps}")
-    h = 1.0 / n_steps
-    if method == "riemann_trapezoid":
+    if method == "riemann_trapezoid":  # n nodes, n - 1 intervals of width 1 / (n - 1)
+        h = 1.0 / (n_steps - 1)
         return np.linspace(0, 1, n_steps).tolist(), [h / 2] + [h] * (n_steps - 2) + [h / 2]
+    h = 1.0 / n_steps
     start = {"riemann_left": 0.0, "riemann_middle": h / 2, "riemann_right": h}[method]
     return [start + k * h for k in range(n_steps)], [h] * n_steps
 
