@@ -7,31 +7,31 @@ erf GELU and Chapter 12's scaled dot-product attention) and the same architectur
 from ``torch.nn`` modules (``nn.Embedding``, ``nn.LayerNorm``, ``nn.Linear``, ``F.gelu``,
 ``F.scaled_dot_product_attention``) start from the same weights (the torch model loads
 the GPT's ``state_dict``) and take training steps: forward, cross-entropy, backward and an
-AdamW step, on the same batch. ``torch.utils.benchmark.Timer.blocked_autorange`` times one
-step, with an explicit thread count; the two sides alternate for ``--rounds`` rounds in
-one process, and the table gives the median time per step with the spread (smallest to
-largest round), the ratio dlbook / torch, and the achieved rate in GFLOP/s by the
-``6 N D`` count of Chapter 13 (N parameters, D tokens per step; attention's own
-operations are not counted, so the true rate is a little higher). The first losses of the
-two models are compared, so the timing is of the same arithmetic.
+AdamW step, on the same batch. ``harness.compare`` times one step of each side with
+``torch.utils.benchmark.Timer.blocked_autorange``, the two sides interleaved for
+``--rounds`` rounds, and ``harness.report`` gives the median time per step with its
+interquartile range, the median ratio dlbook / torch with the lowest and highest round's
+ratio, and the achieved rate in GFLOP/s by the ``6 N D`` count of Chapter 13 (N
+parameters, D tokens per step; attention's own operations are not counted, so the true
+rate is a little higher). The first losses of the two models are compared, so the timing
+is of the same arithmetic.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from harness import compare, report
 from torch import Tensor, nn
-from torch.utils import benchmark
 
 import dlbook
 from dlbook import lm
 
 CONFIGS = {
-    "chapter (M=3, d=96, T=64)": (lm.GPTConfig(103, 64, 3, 4, 96), 32),
+    "chapter (V=512, M=3, d=96, T=64)": (lm.GPTConfig(512, 64, 3, 4, 96), 64),
     "wider (M=4, d=256, T=128)": (lm.GPTConfig(103, 128, 4, 4, 256), 16),
 }
 
@@ -132,10 +132,7 @@ def main() -> None:
         f"device: {device}, torch {torch.__version__}, {args.threads} thread(s), "
         f"{args.rounds} alternating rounds of blocked_autorange"
     )
-    print(
-        f"{'configuration':28s}{'dlbook ms':>18s}{'torch ms':>18s}{'ratio':>7s}"
-        f"{'GFLOP/s':>14s}  |loss diff|"
-    )
+    results = []
     for name, (config, batch) in CONFIGS.items():
         g = torch.Generator().manual_seed(0)
         ours = lm.GPT(config, g).to(device)
@@ -145,21 +142,15 @@ def main() -> None:
         x, y = data[:, :-1].to(device), data[:, 1:].to(device)
         step_ours, loss_ours = make_step(ours, x, y)
         step_theirs, loss_theirs = make_step(theirs, x, y)
-        times: dict[str, list[float]] = {"ours": [], "torch": []}
-        for _ in range(args.rounds):
-            for key, step in (("ours", step_ours), ("torch", step_theirs)):
-                timer = benchmark.Timer(
-                    stmt="step()", globals={"step": step}, num_threads=args.threads
-                )
-                times[key].append(timer.blocked_autorange(min_run_time=args.min_run_time).median)
-        a, b = statistics.median(times["ours"]), statistics.median(times["torch"])
+        print(f"{name}: |first loss, dlbook - torch| = {abs(loss_ours - loss_theirs):.1e}")
         flops = lm.training_flops(lm.gpt_num_parameters(config), batch * config.block_size)
-        spread = {k: f"{min(v) * 1e3:.1f}-{max(v) * 1e3:.1f}" for k, v in times.items()}
-        print(
-            f"{name:28s}{a * 1e3:7.1f} ({spread['ours']:>9s}){b * 1e3:7.1f} "
-            f"({spread['torch']:>9s}){a / b:7.2f}{flops / a / 1e9:7.1f}/{flops / b / 1e9:<6.1f}"
-            f"  {abs(loss_ours - loss_theirs):.1e}"
-        )
+        results.append(
+            compare(
+                name, step_ours, step_theirs, rounds=args.rounds,
+                min_run_time=args.min_run_time, num_threads=args.threads, flops=flops,
+            )
+        )  # fmt: skip
+    report(results, title="one training step (forward, backward, AdamW)")
 
 
 if __name__ == "__main__":

@@ -286,6 +286,16 @@ class KneserNey:
                 n1, n2 = freq[1], freq[2]
                 self.discounts[k] = n1 / (n1 + 2 * n2) if n1 + n2 > 0 else 0.5
 
+    @property
+    def num_counts(self) -> int:
+        r"""How many counts the model stores, over all its orders.
+
+        The n-gram counts of the highest order and the continuation counts of the lower
+        ones, one entry per distinct n-gram: the size of the table that plays the part a
+        network's parameters play.
+        """
+        return sum(len(table) for table in self._tables.values())
+
     def prob(self, context: Sequence[int], token: int) -> float:
         r"""The probability :math:`p(\text{token} \mid \text{context})`.
 
@@ -821,47 +831,109 @@ def _logits_of(model: nn.Module, x: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def evaluate_nll(model: nn.Module, data: Tensor, block_size: int, batch_size: int = 64) -> float:
-    r"""Mean NLL (nats per token) of ``model`` on ``data``, cut into consecutive windows.
+def evaluate_nll(
+    model: nn.Module,
+    data: Tensor,
+    block_size: int,
+    batch_size: int = 64,
+    stride: int | None = None,
+) -> float:
+    r"""Mean NLL (nats per token) of ``model`` on ``data``, every token but the first once.
 
-    The text is cut into windows of ``block_size + 1`` tokens overlapping by one; each
-    window's first ``block_size`` tokens predict its last ``block_size``, so every token
-    but the first is scored once, with between 0 and ``block_size - 1`` tokens of context
-    (a fresh state per window, for recurrent and transformer models alike). ``model(x)``
-    returns logits (B, T, V), or a tuple whose first entry they are.
+    .. math::
+
+        \overline{\mathrm{NLL}} = -\frac{1}{N - 1} \sum_{t=2}^{N}
+        \log p(x_t \mid x_{s(t)}, \dots, x_{t-1})
+
+    where :math:`s(t)` is the start of the window that scores :math:`x_t` (Chapter 13,
+    equation ``lm-bpc`` turns the result into bits per character). With ``stride=None``
+    the text is cut into consecutive windows of ``block_size + 1`` tokens overlapping by
+    one, so a token gets between 0 and ``block_size - 1`` tokens of context (a fresh
+    state per window, for recurrent and transformer models alike). With ``stride`` =
+    :math:`S \le` ``block_size`` the windows start every :math:`S` tokens (a *sliding
+    window*) and each scores only the tokens no earlier window scored, so every token
+    after the first window has at least ``block_size - S`` tokens of context; the last
+    window is aligned with the end of the text. ``model(x)`` returns logits (B, T, V),
+    or a tuple whose first entry they are.
 
     Parameters
     ----------
     model : nn.Module
     data : Tensor, shape (N,), integer
     block_size, batch_size : int
+    stride : int, optional
+        Between 1 and ``block_size``; ``None`` for consecutive windows.
 
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        If ``data`` is not a 1-D integer tensor of two tokens or more, or ``stride`` is
+        outside ``[1, block_size]``.
+
+    References
+    ----------
+    .. [1] O. Press, N. A. Smith, M. Lewis, "Shortformer: better language modeling using
+       shorter inputs", ACL 2021 (sliding-window evaluation).
+
+    Examples
+    --------
+    >>> class Uniform(nn.Module):
+    ...     def forward(self, x):
+    ...         return torch.zeros(*x.shape, 4)
+    >>> data = torch.tensor([0, 1, 2, 3, 0, 1, 2])
+    >>> round(evaluate_nll(Uniform(), data, 3, stride=1) / math.log(4), 6)
+    1.0
     """
     if not isinstance(data, Tensor) or data.ndim != 1 or len(data) < 2:
         raise ValueError("data must be a 1-D integer tensor with at least two tokens")
+    if data.dtype.is_floating_point or data.dtype == torch.bool:
+        raise ValueError(f"data must be an integer tensor, got dtype {data.dtype}")
+    _positive_int("block_size", block_size)
+    _positive_int("batch_size", batch_size)
+    if stride is not None:
+        _positive_int("stride", stride)
+        if stride > block_size:
+            raise ValueError(f"stride must lie in [1, block_size={block_size}], got {stride}")
     was_training = model.training
     model.eval()
-    n = (len(data) - 1) // block_size
-    starts = torch.arange(n) * block_size
+    N = len(data)
+    # Windows (start, length, first scored target within the window).
+    windows: list[tuple[int, int, int]] = []
+    if stride is None:
+        for s in range(0, N - 1, block_size):
+            windows.append((s, min(block_size + 1, N - s), 0))
+    else:
+        scored_to = 1  # targets 1 .. scored_to - 1 are scored
+        s = 0
+        while scored_to < N:
+            s = min(s, max(0, N - block_size - 1))  # the last window ends with the text
+            length = min(block_size + 1, N - s)
+            windows.append((s, length, scored_to - s - 1))
+            scored_to = s + length
+            s += stride
     total, count = 0.0, 0
     device = data.device
-    for i in range(0, n + 1, batch_size):
-        s = starts[i : i + batch_size]
-        if len(s) == 0:
-            continue
-        idx = (s[:, None] + torch.arange(block_size + 1)).to(device)  # (b, T + 1)
-        w = data[idx].long()
-        logits = _logits_of(model, w[:, :-1])
-        total += float(F.cross_entropy(logits.flatten(0, 1), w[:, 1:].flatten(), reduction="sum"))
-        count += w[:, 1:].numel()
-    tail = data[n * block_size :].long()  # the remaining tokens, one short window
-    if len(tail) >= 2:
-        logits = _logits_of(model, tail[None, :-1])
-        total += float(F.cross_entropy(logits[0], tail[1:], reduction="sum"))
-        count += len(tail) - 1
+    for i in range(0, len(windows), batch_size):
+        group = windows[i : i + batch_size]
+        length = group[0][1]
+        same = [w for w in group if w[1] == length]
+        for part in (same, [w for w in group if w[1] != length]):
+            if not part:
+                continue
+            L = part[0][1]
+            starts = torch.tensor([w[0] for w in part])
+            idx = (starts[:, None] + torch.arange(L)).to(device)  # (b, L)
+            w = data[idx].long()
+            logits = _logits_of(model, w[:, :-1])  # (b, L - 1, V)
+            nll = F.cross_entropy(logits.transpose(1, 2), w[:, 1:], reduction="none")
+            first = torch.tensor([w_[2] for w_ in part], device=device)  # (b,)
+            keep = torch.arange(L - 1, device=device)[None, :] >= first[:, None]  # (b, L - 1)
+            total += float(nll[keep].sum())
+            count += int(keep.sum())
     model.train(was_training)
     return total / count
 

@@ -486,6 +486,80 @@ def test_evaluate_nll_matches_direct_cross_entropy() -> None:
     assert lm.evaluate_nll(model, data_, T, batch_size=2) == pytest.approx(total / count)
 
 
+def test_kneser_ney_num_counts_is_the_number_of_distinct_grams() -> None:
+    # "abab": order 2 stores the bigrams {ab, ba} and the continuation counts of {b, a};
+    # order 3 adds the trigrams {aba, bab}.
+    tokens = [0, 1, 0, 1]
+    assert lm.KneserNey(tokens, 2, 2).num_counts == 4
+    assert lm.KneserNey(tokens, 3, 2).num_counts == 6
+
+
+@pytest.mark.parametrize("block_size", [4, 8])
+def test_evaluate_nll_sliding_window_gives_every_token_its_context(block_size: int) -> None:
+    # Reference: with stride 1 token t is predicted from the block_size tokens before it
+    # (or all of them, near the start), one uncached forward pass per token.
+    model = _model()
+    data_ = torch.randint(0, 11, (30,), generator=torch.Generator().manual_seed(5))
+    total = 0.0
+    for t in range(1, len(data_)):
+        context = data_[max(0, t - block_size) : t]
+        with torch.no_grad():
+            logits, _ = model(context[None])
+        total -= float(torch.log_softmax(logits[0, -1].double(), -1)[data_[t]])
+    got = lm.evaluate_nll(model, data_, block_size, batch_size=3, stride=1)
+    assert got == pytest.approx(total / (len(data_) - 1), rel=1e-5)
+    # A stride of block_size, on a text of whole windows, is the consecutive cut.
+    whole = data_[: 3 * block_size + 1]
+    assert lm.evaluate_nll(model, whole, block_size, stride=block_size) == pytest.approx(
+        lm.evaluate_nll(model, whole, block_size)
+    )
+    # Longer left context helps a model that uses it: a trained one is checked in the
+    # chapter; here only that intermediate strides score every token once (finite mean).
+    assert math.isfinite(lm.evaluate_nll(model, data_, block_size, stride=3))
+
+
+class _Uniform(nn.Module):
+    def __init__(self, vocab_size: int) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(*x.shape, self.vocab_size, dtype=torch.float64)
+
+
+def test_bits_per_character_of_bpe_tokens_is_total_nats_over_characters() -> None:
+    # The chapter's accounting: total nats over the scored tokens (all but the first),
+    # divided by the characters they spell and ln 2. A uniform model over V tokens pays
+    # log2 V bits per token, so (N - 1) log2 V bits in all, whatever the stride.
+    text = "the cat sat on the mat; the cat sat on a hat. naïve café. " * 4
+    tok = bpe.train_bpe(text, 280)
+    ids = torch.tensor(tok.encode(text))
+    chars = len(tok.decode(ids[1:].tolist()))
+    assert chars == len(text) - len(tok.decode(ids[:1].tolist()))
+    assert len(ids) < len(text.encode())  # the merges shorten the sequence
+    for stride in (None, 1, 5):
+        nll = lm.evaluate_nll(_Uniform(tok.vocab_size), ids, 8, stride=stride)
+        bpc = lm.bits_per_character(nll, len(ids) - 1, chars)
+        assert bpc * chars == pytest.approx((len(ids) - 1) * math.log2(tok.vocab_size))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"stride": 0}, "stride"),
+        ({"stride": 9}, "stride"),
+        ({"block_size": 0}, "block_size"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"data": torch.zeros(5)}, "integer"),
+        ({"data": torch.zeros(2, 5, dtype=torch.long)}, "1-D"),
+    ],
+)
+def test_evaluate_nll_rejects_bad_arguments(kwargs: dict[str, object], match: str) -> None:
+    args: dict[str, object] = {"data": torch.arange(10) % 11, "block_size": 8, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        lm.evaluate_nll(_model(), **args)  # type: ignore[arg-type]
+
+
 def test_random_batch_and_training() -> None:
     g = torch.Generator().manual_seed(0)
     data_ = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 20)
