@@ -33,13 +33,15 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from dlbook import _checks
-from dlbook.lm import GPTConfig
+from dlbook.lm import GPT, GPTConfig
 
 __all__ = [
     "accumulate_gradients",
     "arithmetic_intensity",
+    "checkpointed_lm_loss",
     "gpt_forward_flops",
     "main",
     "matmul_flops",
@@ -216,12 +218,12 @@ def gpt_forward_flops(config: GPTConfig, seq_len: int) -> int:
     Examples
     --------
     >>> gpt_forward_flops(GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, d_model=2), 4)
-    832
+    672
     """
     if not isinstance(config, GPTConfig):
         raise TypeError(f"`config` must be a GPTConfig, got {type(config).__name__}")
     T = _checks.positive_int("seq_len", seq_len)
-    if T > config.block_size:
+    if config.block_size < T:
         raise ValueError(f"`seq_len` must be <= block_size={config.block_size}, got {T}")
     M, d, V = config.n_layer, config.d_model, config.vocab_size
     per_token = 2 * 12 * M * d * d + 2 * V * d
@@ -283,6 +285,73 @@ def saved_tensor_bytes(
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         fn(*args)
     return sum(seen.values())
+
+
+def checkpointed_lm_loss(model: GPT, tokens: Tensor, targets: Tensor) -> Tensor:
+    r"""The language-model loss of :class:`dlbook.lm.GPT`, each block under checkpointing.
+
+    .. math:: L = -rac{1}{BT} \sum_{b,t} \log p_	heta(y_{bt} \mid x_{b, \le t})
+
+    The same value and gradients as ``F.cross_entropy`` of ``model(tokens)``'s logits, but
+    each block runs under ``torch.utils.checkpoint``: autograd keeps only the block's
+    input, :math:`B 	imes T 	imes d`, and recomputes the rest during the backward pass
+    (Chen et al. 2016; Chapter 22, memory). The model is not modified.
+
+    Parameters
+    ----------
+    model : GPT
+    tokens : Tensor, shape (B, T), integer
+    targets : Tensor, shape (B, T), integer
+        The next token at every position.
+
+    Returns
+    -------
+    Tensor
+        A scalar, the mean cross-entropy in nats per token.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``model`` is not a GPT, or the tokens or targets are not integer (B, T) tensors
+        of one shape.
+
+    References
+    ----------
+    T. Chen, B. Xu, C. Zhang and C. Guestrin, "Training deep nets with sublinear memory
+    cost", arXiv:1604.06174, 2016.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> model = GPT(GPTConfig(vocab_size=10, block_size=8, n_layer=2, n_head=2, d_model=8), g)
+    >>> x, y = torch.randint(0, 10, (2, 8), generator=g), torch.randint(0, 10, (2, 8), generator=g)
+    >>> plain = F.cross_entropy(model(x)[0].reshape(-1, 10), y.reshape(-1))
+    >>> bool(torch.isclose(checkpointed_lm_loss(model, x, y), plain))
+    True
+    """
+    if not isinstance(model, GPT):
+        raise TypeError(f"`model` must be a dlbook.lm.GPT, got {type(model).__name__}")
+    _checks.tensor("tokens", tokens, ndim=2)
+    _checks.tensor("targets", targets, ndim=2)
+    for name, t in (("tokens", tokens), ("targets", targets)):
+        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
+            raise TypeError(f"`{name}` must be an integer tensor, got dtype {t.dtype}")
+    if targets.shape != tokens.shape:
+        raise ValueError(
+            f"`targets` must have the shape of tokens {tuple(tokens.shape)}, "
+            f"got {tuple(targets.shape)}"
+        )
+    T = tokens.shape[1]
+    if model.config.block_size < T:
+        raise ValueError(f"`tokens` has T = {T} > block_size = {model.config.block_size}")
+    tokens = tokens.long()
+    pos = torch.arange(T, device=tokens.device)
+    x = model.wte(tokens) + model.wpe(pos)  # (B, T, d), as in GPT.forward
+    x = F.dropout(x, model.config.dropout, model.training)
+    for block in model.h:
+        x, _ = checkpoint(block, x, None, use_reentrant=False)  # keeps only x, (B, T, d)
+    logits = model.lm_head(model.ln_f(x))  # (B, T, V)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1).long())
 
 
 # --------------------------------------------------------------------------------------
@@ -519,9 +588,7 @@ def accumulate_gradients(
     _checks.tensor("targets", targets, min_ndim=1)
     N = len(inputs)
     if len(targets) != N:
-        raise ValueError(
-            f"`targets` must have the length of inputs ({N}), got {len(targets)}"
-        )
+        raise ValueError(f"`targets` must have the length of inputs ({N}), got {len(targets)}")
     k = _checks.positive_int("micro_batches", micro_batches)
     if k > N:
         raise ValueError(f"`micro_batches` must be <= the batch size {N}, got {k}")
@@ -573,8 +640,11 @@ def ring_allreduce(tensors: Sequence[Tensor]) -> list[Tensor]:
     >>> ring_allreduce([torch.tensor([1.0, 2.0]), torch.tensor([10.0, 20.0])])
     [tensor([11., 22.]), tensor([11., 22.])]
     """
-    if isinstance(tensors, Tensor) or not isinstance(tensors, Sequence) or not tensors:
-        raise TypeError("`tensors` must be a non-empty list of tensors, one per worker")
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise TypeError(
+            f"`tensors` must be a non-empty list of tensors, one per worker, got "
+            f"{type(tensors).__name__}{' (empty)' if isinstance(tensors, (list, tuple)) else ''}"
+        )
     first = _checks.tensor("tensors[0]", tensors[0])
     for r, t in enumerate(tensors):
         _checks.tensor(f"tensors[{r}]", t)
@@ -586,15 +656,15 @@ def ring_allreduce(tensors: Sequence[Tensor]) -> list[Tensor]:
     p = len(tensors)
     # chunks[r][c]: worker r's copy of chunk c, (numel,) cut into p near-equal pieces
     chunks = [list(t.detach().reshape(-1).clone().tensor_split(p)) for t in tensors]
-    for t in range(p - 1):  # reduce-scatter
-        sent = [chunks[r][(r - t) % p].clone() for r in range(p)]
+    for step in range(p - 1):  # reduce-scatter
+        sent = [chunks[r][(r - step) % p].clone() for r in range(p)]
         for r in range(p):
-            c = (r - 1 - t) % p  # the chunk worker r - 1 just sent
+            c = (r - 1 - step) % p  # the chunk worker r - 1 just sent
             chunks[r][c] = chunks[r][c] + sent[(r - 1) % p]
-    for t in range(p - 1):  # all-gather: worker r owns the sum of chunk (r + 1) mod p
-        sent = [chunks[r][(r + 1 - t) % p].clone() for r in range(p)]
+    for step in range(p - 1):  # all-gather: worker r owns the sum of chunk (r + 1) mod p
+        sent = [chunks[r][(r + 1 - step) % p].clone() for r in range(p)]
         for r in range(p):
-            chunks[r][(r - t) % p] = sent[(r - 1) % p]
+            chunks[r][(r - step) % p] = sent[(r - 1) % p]
     return [torch.cat(c).reshape(first.shape) for c in chunks]
 
 
@@ -692,7 +762,7 @@ def zero_bytes_per_parameter(stage: int, world_size: int, optimizer_bytes: int =
         raise ValueError(f"`stage` must be 0, 1, 2 or 3, got {s}")
     N = _checks.positive_int("world_size", world_size)
     K = _checks.positive_int("optimizer_bytes", optimizer_bytes, minimum=0)
-    return [4 + K, 4 + K / N, 2 + (2 + K) / N, (4 + K) / N][s]
+    return float([4 + K, 4 + K / N, 2 + (2 + K) / N, (4 + K) / N][s])
 
 
 def tensor_parallel_mlp(
@@ -819,7 +889,7 @@ def train_digits_mlp(
     *,
     epochs: int = 2,
     batch_size: int = 64,
-    lr: float = 0.1,
+    lr: float = 0.5,
     hidden: int = 32,
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
