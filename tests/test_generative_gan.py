@@ -350,3 +350,232 @@ def test_fit_and_sample_is_train_gan_with_the_chapter_recipe() -> None:
     )
     expected = G.sample(7, generator=torch.Generator().manual_seed(1004))
     assert got.shape == (7, 2) and torch.equal(got, expected)
+
+
+# ------------------------------------------------------------------ WGAN-GP and averaging
+def mlp_critic(pack: int = 1) -> gan.Discriminator:
+    torch.manual_seed(5)
+    return gan.Discriminator(2, hidden=6, depth=2, pack=pack).double()
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_gradient_penalty_matches_finite_differences(pack: int) -> None:
+    # The reference: the same interpolates (same seed), each output's gradient with
+    # respect to its own m rows by central differences in float64, then the penalty.
+    critic = mlp_critic(pack)
+    real, fake = randn(0, 6, 2), randn(1, 6, 2)
+    got = gan.gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(7))
+    eps = torch.rand(6, 1, generator=torch.Generator().manual_seed(7), dtype=torch.float32)
+    mixed = eps.double() * real + (1 - eps.double()) * fake  # (6, 2)
+    h, norms = 1e-6, []
+    with torch.no_grad():
+        for b in range(6 // pack):
+            grad = []
+            for row in range(b * pack, (b + 1) * pack):
+                for col in range(2):
+                    up, down = mixed.clone(), mixed.clone()
+                    up[row, col] += h
+                    down[row, col] -= h
+                    grad.append(((critic(up)[b] - critic(down)[b]) / (2 * h)).item())
+            norms.append(math.sqrt(sum(g * g for g in grad)))
+    expected = sum((n - 1) ** 2 for n in norms) / len(norms)
+    assert got.item() == pytest.approx(expected, rel=1e-7, abs=1e-10)
+
+
+@pytest.mark.parametrize("pack", [1, 3])
+def test_gradient_penalty_of_a_linear_critic_is_closed_form(pack: int) -> None:
+    # f(x_(b)) = w . vec(x_(b)): the gradient is w wherever one looks, so
+    # Omega = (|w| - 1)^2 and dOmega/dw = 2 (|w| - 1) w / |w| (the graph is kept).
+    w = randn(2, 2 * pack).requires_grad_(True)
+
+    def critic(x: torch.Tensor) -> torch.Tensor:
+        return gan.pack(x, pack) @ w
+
+    critic.pack = pack  # type: ignore[attr-defined]
+    omega = gan.gradient_penalty(
+        critic, randn(3, 6, 2), randn(4, 6, 2), generator=torch.Generator().manual_seed(0)
+    )
+    norm = w.detach().norm()
+    torch.testing.assert_close(omega, (norm - 1) ** 2)
+    omega.backward()
+    assert w.grad is not None
+    torch.testing.assert_close(w.grad, 2 * (norm - 1) * w.detach() / norm)
+
+
+def test_gradient_penalty_detaches_fake_and_follows_the_generator() -> None:
+    critic = mlp_critic()
+    fake = randn(1, 4, 2).requires_grad_(True)
+    one = gan.gradient_penalty(
+        critic, randn(0, 4, 2), fake, generator=torch.Generator().manual_seed(1)
+    )
+    two = gan.gradient_penalty(
+        critic, randn(0, 4, 2), fake, generator=torch.Generator().manual_seed(1)
+    )
+    three = gan.gradient_penalty(
+        critic, randn(0, 4, 2), fake, generator=torch.Generator().manual_seed(2)
+    )
+    assert torch.equal(one, two) and not torch.equal(one, three)
+    one.backward()
+    assert fake.grad is None  # only the critic is penalised
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_wgan_gp_moves_toward_the_data() -> None:
+    # 2-D data: in one dimension a critic that starts with the wrong slope cannot turn
+    # round without passing through zero gradient, which the penalty forbids (a local
+    # optimum of the critic's loss); in two it can rotate.
+    g = torch.Generator().manual_seed(0)
+    data = torch.tensor([3.0, -2.0]) + 0.5 * torch.randn(2000, 2, generator=g)
+    torch.manual_seed(0)
+    G = gan.Generator(2, latent_dim=2, hidden=16, depth=2)
+    D = gan.Discriminator(2, hidden=16, depth=2)
+    target = torch.tensor([3.0, -2.0])
+    before = G.sample(1000, generator=torch.Generator().manual_seed(9)).mean(0)
+    history = gan.train_gan(
+        G,
+        D,
+        data,
+        steps=200,
+        batch_size=64,
+        lr=2e-3,
+        betas=(0.5, 0.9),
+        objective="wgan-gp",
+        critic_steps=3,
+        generator=torch.Generator().manual_seed(1),
+    )
+    after = G.sample(1000, generator=torch.Generator().manual_seed(9)).mean(0)
+    assert len(history["d_loss"]) == 200
+    assert (before - target).norm() > 3.0 and (after - target).norm() < 0.5
+
+
+def test_critic_steps_take_that_many_discriminator_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    original = torch.optim.Adam.step
+
+    def counting_step(self: torch.optim.Adam, *args: Any, **kwargs: Any) -> Any:
+        calls.append(len(self.param_groups[0]["params"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counting_step)
+    G, D = small_pair()
+    gan.train_gan(
+        G,
+        D,
+        torch.randn(50, 1),
+        steps=2,
+        batch_size=4,
+        lr=1e-3,
+        critic_steps=3,
+        generator=torch.Generator().manual_seed(0),
+    )
+    n_d, n_g = len(list(D.parameters())), len(list(G.parameters()))
+    assert calls == [n_d, n_d, n_d, n_g] * 2
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.9])
+def test_ema_after_one_step_is_the_weighted_mean_of_start_and_end(beta: float) -> None:
+    # After one generator step the average is beta * theta_0 + (1 - beta) * theta_1,
+    # with theta_1 the weights of the same run without averaging.
+    kwargs: dict[str, Any] = {"steps": 1, "batch_size": 8, "lr": 0.05}
+    G0, D0 = small_pair()
+    start = {k: v.clone() for k, v in G0.state_dict().items()}
+    gan.train_gan(G0, D0, torch.randn(40, 1), generator=torch.Generator().manual_seed(2), **kwargs)
+    G1, D1_ = small_pair()
+    gan.train_gan(
+        G1, D1_, torch.randn(40, 1), generator=torch.Generator().manual_seed(2), ema=beta, **kwargs
+    )
+    for key, end in G0.state_dict().items():
+        assert not torch.equal(end, start[key])
+        torch.testing.assert_close(G1.state_dict()[key], beta * start[key] + (1 - beta) * end)
+
+
+BAD_WGAN: list[tuple[str, Any, tuple[Any, ...], dict[str, Any], type[Exception], str]] = [
+    (
+        "gp list",
+        gan.gradient_penalty,
+        (D1, [0.0], DATA),
+        {"generator": torch.Generator()},
+        TypeError,
+        "torch.Tensor",
+    ),
+    (
+        "gp int",
+        gan.gradient_penalty,
+        (D1, DATA.long(), DATA),
+        {"generator": torch.Generator()},
+        TypeError,
+        "floating",
+    ),
+    (
+        "gp shapes",
+        gan.gradient_penalty,
+        (D1, DATA, DATA[:4]),
+        {"generator": torch.Generator()},
+        ValueError,
+        "same shape",
+    ),
+    (
+        "gp devices",
+        gan.gradient_penalty,
+        (D1, DATA, DATA.to("meta")),
+        {"generator": torch.Generator()},
+        ValueError,
+        "same device",
+    ),
+    (
+        "gp generator",
+        gan.gradient_penalty,
+        (D1, DATA, DATA),
+        {"generator": 0},
+        TypeError,
+        "Generator",
+    ),
+    (
+        "gp output",
+        gan.gradient_penalty,
+        (lambda x: x, DATA, DATA),
+        {"generator": torch.Generator()},
+        ValueError,
+        "one output",
+    ),
+    (
+        "train objective",
+        gan.train_gan,
+        (G1, D1, DATA),
+        {**GOOD_TRAIN, "objective": "w"},
+        ValueError,
+        "objective",
+    ),
+    (
+        "train penalty",
+        gan.train_gan,
+        (G1, D1, DATA),
+        {**GOOD_TRAIN, "penalty": -1.0},
+        ValueError,
+        "penalty",
+    ),
+    (
+        "train critic steps",
+        gan.train_gan,
+        (G1, D1, DATA),
+        {**GOOD_TRAIN, "critic_steps": 0},
+        ValueError,
+        "critic_steps",
+    ),
+    ("train ema", gan.train_gan, (G1, D1, DATA), {**GOOD_TRAIN, "ema": 1.0}, ValueError, "ema"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "args", "kwargs", "error", "match"), BAD_WGAN, ids=[b[0] for b in BAD_WGAN]
+)
+def test_bad_wgan_input_gets_a_clear_error(
+    name: str,
+    function: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    error: type[Exception],
+    match: str,
+) -> None:
+    with pytest.raises(error, match=match):
+        function(*args, **kwargs)

@@ -14,8 +14,10 @@ that Chapter 17 compares with the other families of Part V; their signatures are
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -32,6 +34,7 @@ __all__ = [
     "fit_and_sample",
     "gan_value",
     "generator_loss",
+    "gradient_penalty",
     "jensen_shannon",
     "optimal_discriminator",
     "pack",
@@ -39,6 +42,7 @@ __all__ = [
 ]
 
 GeneratorLoss = Literal["non_saturating", "saturating"]
+Objective = Literal["gan", "wgan-gp"]
 
 
 # --------------------------------------------------------------------------------------
@@ -177,6 +181,94 @@ def generator_loss(fake_logits: Tensor, *, kind: GeneratorLoss = "non_saturating
     if kind == "saturating":
         return -F.softplus(fake_logits).mean()
     raise ValueError(f"`kind` must be 'non_saturating' or 'saturating', got {kind!r}")
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    *,
+    generator: torch.Generator,
+) -> Tensor:
+    r"""WGAN-GP's gradient penalty on random interpolates of real and generated samples.
+
+    For each row :math:`i` draw :math:`\epsilon_i \sim U(0, 1)`, form
+    :math:`\hat{\mathbf{x}}_i = \epsilon_i \mathbf{x}_i + (1 - \epsilon_i)\tilde{\mathbf{x}}_i`
+    and return
+
+    .. math:: \Omega = \frac1B \sum_{b=1}^{B}
+       \bigl(\lVert \nabla_{\hat{\mathbf{x}}_{(b)}} f(\hat{\mathbf{x}}_{(b)}) \rVert_2 - 1\bigr)^2,
+
+    where :math:`f` is the critic and :math:`\hat{\mathbf{x}}_{(b)}` the input of its
+    :math:`b`-th output: one row, or with a packed critic (``critic.pack`` :math:`= m`) the
+    :math:`m` consecutive rows it reads, so the norm is taken over all :math:`mD`
+    coordinates (Gulrajani et al. 2017, Algorithm 1; Chapter 16, the Wasserstein remedy).
+    The result keeps its graph (``create_graph=True``), so it can be added to the
+    critic's loss and differentiated again with respect to the critic's weights.
+
+    Parameters
+    ----------
+    critic : callable
+        Maps a tensor of shape (N, D) to one output per group of ``critic.pack`` rows
+        (``pack`` attribute optional, default 1), shape (N / pack,).
+    real, fake : Tensor, shape (N, D)
+        Data samples and generated samples (``fake`` may carry a graph; it is detached).
+    generator : torch.Generator
+        Source of the interpolation weights :math:`\epsilon`, drawn on its own device.
+
+    Returns
+    -------
+    Tensor, shape ()
+
+    Raises
+    ------
+    TypeError
+        If ``real`` or ``fake`` is not a floating-point tensor, or ``generator`` is not a
+        ``torch.Generator``.
+    ValueError
+        If the shapes or devices of ``real`` and ``fake`` differ, or the critic's output
+        does not have one entry per group of rows.
+
+    References
+    ----------
+    I. Gulrajani, F. Ahmed, M. Arjovsky, V. Dumoulin and A. Courville, "Improved training
+    of Wasserstein GANs", NeurIPS 2017, equation (3).
+
+    Examples
+    --------
+    >>> w = torch.tensor([3.0, 4.0])  # a linear critic with gradient norm 5 everywhere
+    >>> g = torch.Generator().manual_seed(0)
+    >>> gradient_penalty(lambda x: x @ w, torch.randn(4, 2), torch.randn(4, 2), generator=g)
+    tensor(16.)
+    """
+    real = _check_float(real, "real")
+    fake = _check_float(fake, "fake")
+    if real.ndim != 2 or real.shape != fake.shape:
+        raise ValueError(
+            f"`real` and `fake` must have the same shape (N, D), got {tuple(real.shape)} and "
+            f"{tuple(fake.shape)}"
+        )
+    if real.device != fake.device:
+        raise ValueError(
+            f"`real` and `fake` must be on the same device, got {real.device} and {fake.device}"
+        )
+    generator = _check_generator(generator)
+    m = int(getattr(critic, "pack", 1))
+    if real.shape[0] % m:
+        raise ValueError(f"the number of rows, {real.shape[0]}, must be a multiple of pack={m}")
+    eps = torch.rand(real.shape[0], 1, generator=generator, device=generator.device)
+    eps = eps.to(device=real.device, dtype=real.dtype)  # (N, 1)
+    mixed = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)  # (N, D)
+    out = critic(mixed)
+    if out.shape != (real.shape[0] // m,):
+        raise ValueError(
+            f"the critic must return one output per group of {m} rows, shape "
+            f"({real.shape[0] // m},), got {tuple(out.shape)}"
+        )
+    (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)  # (N, D)
+    norms = grad.reshape(real.shape[0] // m, m * real.shape[1]).norm(dim=1)  # (N / m,)
+    penalty: Tensor = ((norms - 1) ** 2).mean()
+    return penalty
 
 
 # --------------------------------------------------------------------------------------
@@ -534,8 +626,12 @@ def train_gan(
     lr_end: float | None = None,
     discriminator_lr: float | None = None,
     hold: float = 0.0,
+    objective: Objective = "gan",
+    penalty: float = 10.0,
+    critic_steps: int = 1,
+    ema: float = 0.0,
 ) -> History:
-    r"""Train a GAN by alternating one discriminator step and one generator step.
+    r"""Train a GAN by alternating discriminator steps and one generator step.
 
     Each step draws ``batch_size`` groups of ``discriminator.pack`` data samples (with
     replacement) and as many generated ones, takes an Adam step on
@@ -548,6 +644,17 @@ def train_gan(
     Training runs on the networks' device (``data`` is moved there); random draws come
     from ``generator`` on its own device, so a CPU generator gives the same run on any
     device up to floating-point differences.
+
+    With ``objective="wgan-gp"`` the discriminator is a Wasserstein critic
+    (Gulrajani et al. 2017): it minimises :math:`\frac1B\sum f(\tilde{\mathbf{x}}) -
+    \frac1B\sum f(\mathbf{x}) + \lambda\,\Omega` with :math:`\Omega` the
+    :func:`gradient_penalty` and :math:`\lambda` = ``penalty``, and the generator
+    minimises :math:`-\frac1B\sum f(\tilde{\mathbf{x}})`. ``critic_steps`` discriminator
+    steps, each on fresh batches, precede every generator step. With ``ema`` :math:`=
+    \beta > 0` an exponential moving average :math:`\bar\theta \leftarrow \beta\bar\theta
+    + (1 - \beta)\theta` of the generator's weights is kept after every generator step
+    (Yazıcı et al. 2019) and copied into ``generator_net`` at the end: the trained
+    generator is the average, not the last iterate.
 
     Parameters
     ----------
@@ -580,6 +687,15 @@ def train_gan(
     hold : float, default 0
         With ``lr_end``: the fraction of the steps trained at the constant rate before
         the linear fall begins (0: the fall spans the whole run).
+    objective : {"gan", "wgan-gp"}, default "gan"
+        The cross-entropy game of Goodfellow et al. or WGAN-GP (then ``loss`` is unused).
+    penalty : float, default 10
+        WGAN-GP's weight :math:`\lambda` of the gradient penalty.
+    critic_steps : int, default 1
+        Discriminator steps per generator step (:math:`k` in Algorithm 1; 5 in WGAN-GP).
+    ema : float, default 0
+        Decay :math:`\beta \in [0, 1)` of the moving average of the generator's
+        weights; 0 keeps the last iterate.
 
     Returns
     -------
@@ -640,6 +756,18 @@ def train_gan(
         raise ValueError(f"`discriminator_lr` must be a positive number, got {discriminator_lr!r}")
     if isinstance(hold, bool) or not isinstance(hold, (int, float)) or not 0 <= hold < 1:
         raise ValueError(f"`hold` must be a number in [0, 1), got {hold!r}")
+    if objective not in ("gan", "wgan-gp"):
+        raise ValueError(f"`objective` must be 'gan' or 'wgan-gp', got {objective!r}")
+    if (
+        isinstance(penalty, bool)
+        or not isinstance(penalty, (int, float))
+        or not math.isfinite(penalty)
+        or penalty < 0
+    ):
+        raise ValueError(f"`penalty` must be a nonnegative number, got {penalty!r}")
+    critic_steps = _positive_int(critic_steps, "critic_steps")
+    if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 <= ema < 1:
+        raise ValueError(f"`ema` must be a number in [0, 1), got {ema!r}")
     generator = _check_generator(generator)
     device = next(generator_net.parameters()).device
     if next(discriminator.parameters()).device != device:
@@ -653,6 +781,7 @@ def train_gan(
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=d_lr, betas=betas)
     generator_net.train()
     discriminator.train()
+    average = copy.deepcopy(generator_net).requires_grad_(False) if ema > 0 else None
     d_losses, g_losses = [], []
     start = int(steps * hold)  # the first step of the linear fall
     for step in range(steps):
@@ -662,25 +791,44 @@ def train_gan(
                 group["lr"] = rate
             for group in opt_d.param_groups:
                 group["lr"] = rate * d_lr / lr
-        idx = torch.randint(
-            data.shape[0], (per_step,), generator=generator, device=generator.device
-        )
-        real = data[idx.to(device)]
-        fake = generator_net(generator_net.latent(per_step, generator=generator))
-        # Discriminator step: real samples labelled 1, generated ones 0 (equation 1). One
-        # pass over both; groups of `pack` rows never straddle the two halves.
-        logits = discriminator(torch.cat([real, fake.detach()]))  # (2 B,)
-        d_loss = discriminator_loss(logits[:batch_size], logits[batch_size:])
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
+        for _ in range(critic_steps):
+            idx = torch.randint(
+                data.shape[0], (per_step,), generator=generator, device=generator.device
+            )
+            real = data[idx.to(device)]
+            fake = generator_net(generator_net.latent(per_step, generator=generator))
+            # Discriminator step: real samples labelled 1, generated ones 0 (equation 1).
+            # One pass over both; groups of `pack` rows never straddle the two halves.
+            logits = discriminator(torch.cat([real, fake.detach()]))  # (2 B,)
+            if objective == "gan":
+                d_loss = discriminator_loss(logits[:batch_size], logits[batch_size:])
+            else:  # the critic's Wasserstein estimate, negated, plus the penalty
+                d_loss = logits[batch_size:].mean() - logits[:batch_size].mean()
+                d_loss = d_loss + penalty * gradient_penalty(
+                    discriminator, real, fake, generator=generator
+                )
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
         # Generator step against the updated discriminator; only the generator moves.
-        g_loss = generator_loss(discriminator(fake), kind=loss)
+        fake_logits = discriminator(fake)
+        if objective == "gan":
+            g_loss = generator_loss(fake_logits, kind=loss)
+        else:
+            g_loss = -fake_logits.mean()
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
+        if average is not None:
+            with torch.no_grad():
+                for mean, param in zip(
+                    average.parameters(), generator_net.parameters(), strict=True
+                ):
+                    mean.lerp_(param, 1 - ema)
         d_losses.append(d_loss.detach())
         g_losses.append(g_loss.detach())
+    if average is not None:
+        generator_net.load_state_dict(average.state_dict())
     history = History()
     d_all, g_all = torch.stack(d_losses).tolist(), torch.stack(g_losses).tolist()  # one sync
     for step, (d_value, g_value) in enumerate(zip(d_all, g_all, strict=True)):
@@ -701,15 +849,22 @@ def fit_and_sample(
     lr: float = 2e-3,
     discriminator_lr: float | None = None,
     hold: float = 0.0,
+    objective: Objective = "gan",
+    critic_steps: int = 1,
+    ema: float = 0.0,
+    betas: tuple[float, float] = (0.5, 0.999),
+    decay: bool = True,
+    latent_dim: int = 2,
 ) -> Tensor:
     r"""Train Chapter 16's small GAN on 2-D (or any vector) data and return samples.
 
     The recipe of Chapter 16's mode-collapse experiment: a :class:`Generator` with a 2-D
     code and a :class:`Discriminator` (packing degree ``pack``), both with ``depth``
     hidden layers of ``hidden`` units, initialised from ``seed``, trained by
-    :func:`train_gan` with the non-saturating loss, Adam's rate falling linearly from
-    ``lr`` to 0, then ``num_samples`` samples drawn with a generator seeded
-    ``1000 + seed``. The global random state is left untouched.
+    :func:`train_gan` with the non-saturating loss (or WGAN-GP's objective), Adam's rate
+    falling linearly from ``lr`` to 0 (held constant with ``decay=False``), then
+    ``num_samples`` samples drawn with a generator seeded ``1000 + seed``. The global
+    random state is left untouched.
 
     Parameters
     ----------
@@ -721,6 +876,12 @@ def fit_and_sample(
         Samples returned (VEEGAN's protocol draws 2,500).
     steps, pack, hidden, depth, batch_size, lr, discriminator_lr, hold
         As in :func:`train_gan`, :class:`Generator` and :class:`Discriminator`.
+    objective, critic_steps, ema, betas
+        As in :func:`train_gan`.
+    decay : bool, default True
+        Whether the rate falls to 0 (after the fraction ``hold`` of the steps).
+    latent_dim : int, default 2
+        Dimension of the generator's code.
 
     Returns
     -------
@@ -745,7 +906,7 @@ def fit_and_sample(
     draws = seeded_generator(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # the initial weights, without touching the caller's state
-        generator_net = Generator(data.shape[1], latent_dim=2, hidden=hidden, depth=depth)
+        generator_net = Generator(data.shape[1], latent_dim=latent_dim, hidden=hidden, depth=depth)
         discriminator = Discriminator(data.shape[1], hidden=hidden, depth=depth, pack=pack)
     generator_net.to(data.device)
     discriminator.to(data.device)
@@ -756,9 +917,13 @@ def fit_and_sample(
         steps=steps,
         batch_size=batch_size,
         lr=lr,
-        lr_end=0.0,
+        lr_end=0.0 if decay else None,
         discriminator_lr=discriminator_lr,
         hold=hold,
         generator=draws,
+        betas=betas,
+        objective=objective,
+        critic_steps=critic_steps,
+        ema=ema,
     )
     return generator_net.sample(num_samples, generator=seeded_generator(1000 + seed))
