@@ -25,6 +25,12 @@ Each module serves one topic of the book and says which chapter defines what:
 ``dlbook.bpe``            tokenisers: characters and byte-level BPE (Chapter 13)
 ``dlbook.lm``             n-grams, a small GPT with KV cache, decoding, scaling (Ch. 13)
 ``dlbook.generative``     Part V: EBMs, VAEs, GANs, flows, diffusion (Ch. 14-17)
+``dlbook.graphs``         adjacency, message passing, GCN, label propagation (Ch. 18)
+``dlbook.ssl``            augmentations, InfoNCE / NT-Xent, linear probes (Ch. 19)
+``dlbook.meta``           MAML, second- and first-order, on sine regression (Ch. 19)
+``dlbook.robust``         FGSM, PGD, attributions, fairness metrics (Chapter 20)
+``dlbook.rl``             MDPs, value iteration, Q-learning, CartPole, DQN, PG (Ch. 21)
+``dlbook.distributed``    FLOPs, mixed precision, DDP under torchrun (Chapter 22)
 ========================  ==================================================
 """
 
@@ -45,19 +51,25 @@ if TYPE_CHECKING:
         calculus,
         cnn,
         data,
+        distributed,
         generative,
         grading,
+        graphs,
         history,
         layers,
         linalg,
         linear,
         lm,
         logistic,
+        meta,
         nn,
         optim,
         plot,
         prob,
+        rl,
         rnn,
+        robust,
+        ssl,
         train,
     )
 
@@ -72,19 +84,25 @@ _SUBMODULES = (
     "cnn",
     "data",
     "devices",
+    "distributed",
     "generative",
     "grading",
+    "graphs",
     "history",
     "layers",
     "linalg",
     "linear",
     "lm",
     "logistic",
+    "meta",
     "nn",
     "optim",
     "plot",
     "prob",
+    "rl",
     "rnn",
+    "robust",
+    "ssl",
     "train",
 )
 
@@ -100,21 +118,27 @@ __all__ = [
     "data",
     "device",
     "devices",
+    "distributed",
     "generative",
     "generator",
     "grading",
+    "graphs",
     "history",
     "layers",
     "linalg",
     "linear",
     "lm",
     "logistic",
+    "meta",
     "nn",
     "optim",
     "plot",
     "prob",
+    "rl",
     "rnn",
+    "robust",
     "seed_everything",
+    "ssl",
     "train",
 ]
 
