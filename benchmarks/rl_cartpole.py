@@ -1,0 +1,53 @@
+"""Chapter 21's long runs on CartPole-v1: REINFORCE over five seeds and DQN for longer.
+
+Run from the repository root (about 5 minutes of CPU on one thread):
+
+    .venv/bin/python benchmarks/rl_cartpole.py
+
+It writes ``benchmarks/rl_cartpole.json``, which Chapter 21 reads and draws. Every agent is
+evaluated greedily over the same 100 episodes (seeds 10_000 ... 10_099), as the solved
+threshold of CartPole-v1 (mean return 475 over 100 episodes) is defined.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from dlbook import rl
+
+OUT = Path(__file__).with_name("rl_cartpole.json")
+EVAL_SEED = 10_000
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    result: dict[str, object] = {"eval_seed": EVAL_SEED, "episodes": 100}
+    reinforce = []
+    for seed in range(5):
+        start = time.process_time()
+        policy, history = rl.train_reinforce(iterations=60, num_envs=16, seed=seed)
+        cpu = time.process_time() - start
+        score = float(rl.evaluate_policy(policy, seed=EVAL_SEED).mean())
+        reinforce.append({"seed": seed, "history": history, "eval_mean": score, "cpu_s": cpu})
+        print(f"REINFORCE seed {seed}: eval {score:.1f}, {cpu:.1f} s CPU", flush=True)
+    result["reinforce"] = reinforce
+    dqn = []
+    for seed in range(3):
+        start = time.process_time()
+        q_net, log = rl.train_dqn(steps=40_000, seed=seed)
+        cpu = time.process_time() - start
+        score = float(rl.evaluate_policy(q_net, seed=EVAL_SEED).mean())
+        dqn.append({"seed": seed, **log, "eval_mean": score, "cpu_s": cpu})
+        print(f"DQN seed {seed}: eval {score:.1f}, {cpu:.1f} s CPU", flush=True)
+    result["dqn"] = dqn
+    result["dqn_steps"] = 40_000
+    result["dqn_num_envs"] = 4
+    OUT.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
