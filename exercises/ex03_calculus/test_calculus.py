@@ -50,6 +50,7 @@ def test_numerical_gradient_fixed_inputs(
         Case("a quadratic form x^T M x", (quadratic_form, x[:2])),
         Case("f returns a view of x", (first_entry, x)),
         Case("a matrix-shaped input", (matrix_function, x.repeat(2, 1) * 0.5)),
+        Case("a transposed (non-contiguous) input", (matrix_function, x.repeat(2, 1).T * 0.5)),
         Case("a 0-d input", (cube, torch.tensor(1.5, dtype=F64, device=device))),
         Case("eps = 1e-4", (cube, x), {"eps": 1e-4}),
         Case(
