@@ -3,8 +3,9 @@ r"""Training loops, evaluation and checkpoints for ``nn.Module``\ s.
 The loop a chapter writes out by hand once (Chapter 7) is :func:`fit`: for each epoch,
 for each mini-batch, compute the loss, back-propagate, step the optimiser; then evaluate
 on the validation data and append every metric to a :class:`History`. Checkpoints are
-written atomically and read back with ``torch.load(..., weights_only=True)``, which
-refuses to run code hidden in a file (Appendix A, "Saving your work").
+written atomically and read back with ``torch.load(..., weights_only=True)``, which on
+torch 2.10 or newer refuses to run code hidden in a file; it cannot vouch for the weights
+themselves (Appendix A, "Saving your work").
 """
 
 from __future__ import annotations
