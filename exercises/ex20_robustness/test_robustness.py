@@ -326,7 +326,7 @@ def test_open_a_network_that_survives_an_attack(submission: types.ModuleType) ->
         _adversarial_training, (model,), seconds=120, what="Exercise 20.5 training"
     )
     assert clean >= 0.90, f"Exercise 20.5: clean validation accuracy {clean:.1%} < 90 %"
-    assert robust_acc >= 0.75, (
+    assert robust_acc >= 0.70, (
         f"Exercise 20.5: accuracy under 10-step PGD at eps 0.1 is {robust_acc:.1%}; the target "
-        "is 75 %"
+        "is 70 %"
     )
