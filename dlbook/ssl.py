@@ -8,7 +8,8 @@ similarity scores: :func:`info_nce` for one direction with the positive on the d
 (van den Oord et al.), :func:`nt_xent` for SimCLR's symmetric version over :math:`2N`
 views (Chen et al.). The representation is then judged by a *linear probe*
 (:func:`linear_probe`, multinomial logistic regression on frozen features) trained on a
-few labels drawn by :func:`label_subset`.
+few labels drawn by :func:`label_subset`. :func:`gaussian_critic_scores` is the
+InfoNCE critic that is optimal for jointly Gaussian pairs, fitted from samples.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dlbook.cnn import random_shift
 __all__ = [
     "augment",
     "erase",
+    "gaussian_critic_scores",
     "info_nce",
     "label_subset",
     "linear_probe",
@@ -452,8 +454,93 @@ def linear_probe(
         loss.backward()
         return loss
 
-    for _ in range(5):  # L-BFGS may stop on a tiny change in the loss; restart it
+    for _ in range(3):  # L-BFGS may stop on a tiny change in the loss; restart it
         opt.step(closure)
         if max(float(W.grad.abs().max()), float(b.grad.abs().max())) <= 1e-8:  # type: ignore[union-attr]
             break
     return W.detach(), b.detach()
+
+
+def gaussian_critic_scores(x_train: Tensor, y_train: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    r"""InfoNCE scores of the log density ratio of a Gaussian fitted to training pairs.
+
+    Fit a joint Gaussian to the pairs :math:`(\mathbf x, \mathbf y)` (sample mean and
+    covariance), and score every combination of a new batch with
+
+    .. math:: S_{ij} = \log \hat p(\mathbf y_j \mid \mathbf x_i) - \log \hat p(\mathbf y_j),
+
+    the critic that is optimal for jointly Gaussian data (Chapter 19, eq. ``ssl-bound``):
+    :math:`\hat p(\mathbf y \mid \mathbf x) = \mathcal N(\boldsymbol\mu_y + \Sigma_{yx}
+    \Sigma_{xx}^{-1}(\mathbf x - \boldsymbol\mu_x),\ \Sigma_{yy} - \Sigma_{yx}
+    \Sigma_{xx}^{-1} \Sigma_{xy})` and :math:`\hat p(\mathbf y) = \mathcal N(\boldsymbol
+    \mu_y, \Sigma_{yy})`. Score :math:`S_{ij}` depends on :math:`\mathbf x_i` and
+    :math:`\mathbf y_j` alone, as a critic must.
+
+    Parameters
+    ----------
+    x_train, y_train : Tensor, shape (M, d_x) and (M, d_y)
+        Training pairs, :math:`M > d_x + d_y`.
+    x, y : Tensor, shape (N, d_x) and (N, d_y)
+        The batch to score; same dtype and device as the training pairs.
+
+    Returns
+    -------
+    Tensor, shape (N, N)
+
+    Raises
+    ------
+    TypeError
+        If an input is not a floating tensor or the dtypes differ.
+    ValueError
+        If the shapes do not fit, the devices differ, or there are too few training pairs
+        for a full-rank covariance.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.randn(500, 2, generator=g, dtype=torch.float64)
+    >>> y = x + 0.5 * torch.randn(500, 2, generator=g, dtype=torch.float64)
+    >>> S = gaussian_critic_scores(x, y, x[:8], y[:8])
+    >>> bool((S.diagonal() > S.mean(dim=1)).all())
+    True
+    """
+    xt = _checks.float_tensor("x_train", x_train, ndim=2, non_empty=True)
+    yt = _checks.float_tensor("y_train", y_train, ndim=2, non_empty=True)
+    xb = _checks.float_tensor("x", x, ndim=2, non_empty=True)
+    yb = _checks.float_tensor("y", y, ndim=2, non_empty=True)
+    _checks.same_device(x_train=xt, y_train=yt, x=xb, y=yb)
+    _checks.same_dtype(x_train=xt, y_train=yt, x=xb, y=yb)
+    if xt.shape[0] != yt.shape[0]:
+        raise ValueError(f"`y_train` must have the {xt.shape[0]} rows of `x_train`, got {yt.shape[0]}")
+    if xb.shape[0] != yb.shape[0]:
+        raise ValueError(f"`y` must have the {xb.shape[0]} rows of `x`, got {yb.shape[0]}")
+    dx, dy = xt.shape[1], yt.shape[1]
+    if xb.shape[1] != dx or yb.shape[1] != dy:
+        raise ValueError(
+            f"`x` and `y` must have {dx} and {dy} columns like the training pairs, got "
+            f"{tuple(xb.shape)} and {tuple(yb.shape)}"
+        )
+    if xt.shape[0] <= dx + dy:
+        raise ValueError(
+            f"`x_train` must have more than d_x + d_y = {dx + dy} rows for a full-rank "
+            f"covariance, got {xt.shape[0]}"
+        )
+    z = torch.cat([xt, yt], dim=1)  # (M, d_x + d_y)
+    mu = z.mean(dim=0)
+    cov = torch.cov(z.T)  # (d_x + d_y, d_x + d_y), unbiased
+    mu_x, mu_y = mu[:dx], mu[dx:]
+    S_xx, S_xy, S_yy = cov[:dx, :dx], cov[:dx, dx:], cov[dx:, dx:]
+    B = torch.linalg.solve(S_xx, S_xy)  # (d_x, d_y): Sigma_xx^{-1} Sigma_xy
+    S_cond = S_yy - S_xy.T @ B  # (d_y, d_y): covariance of y given x
+    mean_cond = mu_y + (xb - mu_x) @ B  # (N, d_y): conditional mean for each x_i
+
+    def log_gauss(diff: Tensor, S: Tensor) -> Tensor:
+        L = torch.linalg.cholesky(S)
+        # diff (..., d_y) -> whitened (..., d_y) via L^{-1} diff
+        w = torch.linalg.solve_triangular(L, diff.unsqueeze(-1), upper=False).squeeze(-1)
+        log_det = 2 * torch.log(torch.diagonal(L)).sum()
+        return -0.5 * (w**2).sum(-1) - 0.5 * log_det - 0.5 * dy * math.log(2 * math.pi)
+
+    cond = log_gauss(yb[None, :, :] - mean_cond[:, None, :], S_cond)  # (N, N): row i, column j
+    marginal = log_gauss(yb - mu_y, S_yy)  # (N,)
+    return cond - marginal[None, :]
