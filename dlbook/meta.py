@@ -12,6 +12,7 @@ approximation; :func:`adaptation_curve` measures the query error step by step.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -170,7 +171,7 @@ def init_mlp(
     widths = [_checks.positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
     g = _generator(generator)
     params: list[Tensor] = []
-    for d_in, d_out in zip(widths[:-1], widths[1:]):
+    for d_in, d_out in itertools.pairwise(widths):
         bound = 1.0 / math.sqrt(d_in)
         for shape in ((d_out, d_in), (d_out,)):
             p = (2 * torch.rand(shape, generator=g, dtype=torch.float64) - 1) * bound
@@ -280,7 +281,9 @@ def mse_per_task(y_hat: Tensor, y: Tensor) -> Tensor:
     a = _checks.float_tensor("y_hat", y_hat, ndim=3)
     b = _checks.float_tensor("y", y, ndim=3)
     if a.shape != b.shape:
-        raise ValueError(f"`y` must have the shape of `y_hat` {tuple(a.shape)}, got {tuple(b.shape)}")
+        raise ValueError(
+            f"`y` must have the shape of `y_hat` {tuple(a.shape)}, got {tuple(b.shape)}"
+        )
     return ((a - b) ** 2).mean(dim=(1, 2))
 
 
@@ -330,7 +333,7 @@ def inner_update(
     --------
     >>> w = torch.tensor(2.0, requires_grad=True)
     >>> (w2,) = inner_update([w], w**2, 0.25)
-    >>> float(w2), float(torch.autograd.grad(w2, w)[0])  # 2 - 0.25*4 and 1 - 0.25*2
+    >>> w2.detach().item(), torch.autograd.grad(w2, w)[0].item()  # 2 - 0.25*4 and 1 - 0.25*2
     (1.0, 0.5)
     """
     ps = [_checks.float_tensor(f"params[{i}]", p) for i, p in enumerate(params)]
@@ -345,7 +348,7 @@ def inner_update(
     grads = torch.autograd.grad(loss, ps, create_graph=not first_order)
     if first_order:
         grads = tuple(g.detach() for g in grads)
-    return [p - a * g for p, g in zip(ps, grads)]  # eq. ssl-inner
+    return [p - a * g for p, g in zip(ps, grads, strict=False)]  # eq. ssl-inner
 
 
 def _per_task(params: Sequence[Tensor], T: int) -> list[Tensor]:
@@ -547,5 +550,8 @@ def adaptation_curve(
         if s < S:
             with torch.enable_grad():
                 loss = mse_per_task(mlp_forward(phi, xs), ys).sum()
-                phi = [q.detach().requires_grad_() for q in inner_update(phi, loss, alpha, first_order=True)]
+                phi = [
+                    q.detach().requires_grad_()
+                    for q in inner_update(phi, loss, alpha, first_order=True)
+                ]
     return torch.stack(rows)  # (steps + 1, T)

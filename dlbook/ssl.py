@@ -1,4 +1,4 @@
-r"""Self-supervised (contrastive) learning: views, InfoNCE, NT-Xent and the linear probe (Chapter 19).
+r"""Self-supervised learning: views, InfoNCE, NT-Xent and the linear probe (Chapter 19).
 
 A contrastive method learns an encoder without labels. It makes two random *views* of
 each example (:func:`augment`: Chapter 10's :func:`dlbook.cnn.random_shift`, then
@@ -308,7 +308,9 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     u = torch.cat([a, b], dim=0)  # (2N, D)
     norms = torch.linalg.vector_norm(u, dim=1, keepdim=True)  # (2N, 1)
     if u.device.type != "meta" and bool((norms == 0).any()):
-        raise ValueError("`z1` and `z2` must have non-zero rows (cosine similarity needs a direction)")
+        raise ValueError(
+            "`z1` and `z2` must have non-zero rows (cosine similarity needs a direction)"
+        )
     u = u / norms
     logits = (u @ u.T) / tau  # (2N, 2N) cosine similarities over tau
     self_mask = torch.eye(2 * N, dtype=torch.bool, device=u.device)
@@ -511,7 +513,9 @@ def gaussian_critic_scores(x_train: Tensor, y_train: Tensor, x: Tensor, y: Tenso
     _checks.same_device(x_train=xt, y_train=yt, x=xb, y=yb)
     _checks.same_dtype(x_train=xt, y_train=yt, x=xb, y=yb)
     if xt.shape[0] != yt.shape[0]:
-        raise ValueError(f"`y_train` must have the {xt.shape[0]} rows of `x_train`, got {yt.shape[0]}")
+        raise ValueError(
+            f"`y_train` must have the {xt.shape[0]} rows of `x_train`, got {yt.shape[0]}"
+        )
     if xb.shape[0] != yb.shape[0]:
         raise ValueError(f"`y` must have the {xb.shape[0]} rows of `x`, got {yb.shape[0]}")
     dx, dy = xt.shape[1], yt.shape[1]
@@ -539,7 +543,8 @@ def gaussian_critic_scores(x_train: Tensor, y_train: Tensor, x: Tensor, y: Tenso
         # diff (..., d_y) -> whitened (..., d_y) via L^{-1} diff
         w = torch.linalg.solve_triangular(L, diff.unsqueeze(-1), upper=False).squeeze(-1)
         log_det = 2 * torch.log(torch.diagonal(L)).sum()
-        return -0.5 * (w**2).sum(-1) - 0.5 * log_det - 0.5 * dy * math.log(2 * math.pi)
+        out: Tensor = -0.5 * (w**2).sum(-1) - 0.5 * log_det - 0.5 * dy * math.log(2 * math.pi)
+        return out
 
     cond = log_gauss(yb[None, :, :] - mean_cond[:, None, :], S_cond)  # (N, N): row i, column j
     marginal = log_gauss(yb - mu_y, S_yy)  # (N,)

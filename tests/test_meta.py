@@ -29,13 +29,15 @@ def sequential(params: list[Tensor]) -> nn.Sequential:
         layers += [lin, nn.ReLU()]
     net = nn.Sequential(*layers[:-1])
     keys = list(net.state_dict())
-    net.load_state_dict({k: p.detach().clone() for k, p in zip(keys, params)})
+    net.load_state_dict({k: p.detach().clone() for k, p in zip(keys, params, strict=False)})
     return net
 
 
 # ------------------------------------------------------------------------- tasks
 def test_sine_tasks_follow_the_protocol(device: torch.device) -> None:
-    x, y, A, phi = meta.sine_tasks(2000, 7, generator=torch.Generator().manual_seed(0), device=device, dtype=F64)
+    x, y, A, phi = meta.sine_tasks(
+        2000, 7, generator=torch.Generator().manual_seed(0), device=device, dtype=F64
+    )
     assert x.shape == (2000, 7, 1) and y.shape == (2000, 7, 1) and A.shape == (2000,)
     assert x.device == torch.device(device) and x.dtype == F64
     assert float(A.min()) >= 0.1 and float(A.max()) <= 5.0
@@ -51,16 +53,18 @@ def test_sine_tasks_follow_the_protocol(device: torch.device) -> None:
 def test_sine_tasks_are_reproducible_across_dtypes() -> None:
     a = meta.sine_tasks(3, 4, generator=torch.Generator().manual_seed(5))
     b = meta.sine_tasks(3, 4, generator=torch.Generator().manual_seed(5), dtype=F64)
-    for u, v in zip(a, b):
+    for u, v in zip(a, b, strict=False):
         torch.testing.assert_close(u, v.float())
 
 
 # ------------------------------------------------------------------------- the network
 def test_init_mlp_has_nn_linear_shapes_and_bounds() -> None:
     params = meta.init_mlp([3, 40, 40, 1], generator=torch.Generator().manual_seed(0))
-    reference = nn.Sequential(nn.Linear(3, 40), nn.ReLU(), nn.Linear(40, 40), nn.ReLU(), nn.Linear(40, 1))
+    reference = nn.Sequential(
+        nn.Linear(3, 40), nn.ReLU(), nn.Linear(40, 40), nn.ReLU(), nn.Linear(40, 1)
+    )
     assert [p.shape for p in params] == [p.shape for p in reference.parameters()]
-    for p, fan_in in zip(params, [3, 3, 40, 40, 40, 40]):
+    for p, fan_in in zip(params, [3, 3, 40, 40, 40, 40], strict=False):
         assert p.requires_grad and p.is_leaf
         assert float(p.detach().abs().max()) <= 1 / math.sqrt(fan_in)
     # Large layer: uniform on +-1/sqrt(in) has variance 1/(3 in).
@@ -69,14 +73,16 @@ def test_init_mlp_has_nn_linear_shapes_and_bounds() -> None:
 
 
 def test_mlp_forward_matches_nn_sequential_values_and_gradients(device: torch.device) -> None:
-    params = meta.init_mlp([2, 5, 4, 3], generator=torch.Generator().manual_seed(0), dtype=F64, device=device)
+    params = meta.init_mlp(
+        [2, 5, 4, 3], generator=torch.Generator().manual_seed(0), dtype=F64, device=device
+    )
     net = sequential(params)
     x = torch.randn(6, 2, dtype=F64, device=device)
     out = meta.mlp_forward(params, x)
     torch.testing.assert_close(out, net(x), rtol=1e-12, atol=1e-12)
     out.square().sum().backward()
     net(x).square().sum().backward()
-    for p, q in zip(params, net.parameters()):
+    for p, q in zip(params, net.parameters(), strict=False):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-12, atol=1e-12)
 
 
@@ -114,7 +120,9 @@ def test_meta_gradient_of_a_linear_model_matches_the_closed_form() -> None:
     hessian = 2 * float((xs**2).mean())
     for first_order, expected in [(False, (1 - alpha * hessian) * slope_q), (True, slope_q)]:
         w = torch.tensor(w0, dtype=F64, requires_grad=True)
-        (w_new,) = meta.inner_update([w], ((w * xs - ys) ** 2).mean(), alpha, first_order=first_order)
+        (w_new,) = meta.inner_update(
+            [w], ((w * xs - ys) ** 2).mean(), alpha, first_order=first_order
+        )
         assert w_new.item() == pytest.approx(w1, rel=1e-14)
         (grad,) = torch.autograd.grad(((w_new * xq - yq) ** 2).mean(), w)
         assert grad.item() == pytest.approx(expected, rel=1e-12)
@@ -135,7 +143,7 @@ def test_maml_gradient_matches_finite_differences(steps: int) -> None:
     loss = meta.maml_loss(params, *data, alpha=alpha, steps=steps)
     grads = torch.autograd.grad(loss, params)
     h = 1e-6
-    for p, gp in zip(params, grads):
+    for p, gp in zip(params, grads, strict=False):
         flat = p.detach().flatten()
         for j in range(0, flat.numel(), max(1, flat.numel() // 4)):
 
@@ -158,7 +166,8 @@ def test_maml_gradient_matches_torch_func() -> None:
     alpha = 0.05
 
     def task_loss(theta: dict[str, Tensor], x: Tensor, y: Tensor) -> Tensor:
-        return ((functional_call(net, theta, (x,)) - y) ** 2).mean()
+        out: Tensor = ((functional_call(net, theta, (x,)) - y) ** 2).mean()
+        return out
 
     def meta_objective(theta: dict[str, Tensor]) -> Tensor:
         total = torch.zeros((), dtype=F64)
@@ -168,17 +177,19 @@ def test_maml_gradient_matches_torch_func() -> None:
             total = total + task_loss(adapted, xq[t], yq[t])
         return total / xs.shape[0]
 
-    theta0 = {k: p.detach() for k, p in zip(names, params)}
+    theta0 = {k: p.detach() for k, p in zip(names, params, strict=False)}
     expected = grad(meta_objective)(theta0)
     got = torch.autograd.grad(meta.maml_loss(params, xs, ys, xq, yq, alpha=alpha), params)
-    for k, g_ours in zip(names, got):
+    for k, g_ours in zip(names, got, strict=False):
         torch.testing.assert_close(g_ours, expected[k], rtol=1e-10, atol=1e-12)
 
 
 def test_first_order_maml_is_the_query_gradient_at_the_adapted_point() -> None:
     params, (xs, ys, xq, yq) = _tiny_problem(3)
     alpha = 0.1
-    first = torch.autograd.grad(meta.maml_loss(params, xs, ys, xq, yq, alpha=alpha, first_order=True), params)
+    first = torch.autograd.grad(
+        meta.maml_loss(params, xs, ys, xq, yq, alpha=alpha, first_order=True), params
+    )
     second = torch.autograd.grad(meta.maml_loss(params, xs, ys, xq, yq, alpha=alpha), params)
     # Reference: adapt each task with torch.optim.SGD, then take the query gradient there.
     expected = [torch.zeros_like(p) for p in params]
@@ -190,12 +201,12 @@ def test_first_order_maml_is_the_query_gradient_at_the_adapted_point() -> None:
         opt.step()
         opt.zero_grad()
         ((net(xq[t]) - yq[t]) ** 2).mean().backward()
-        for e, q in zip(expected, net.parameters()):
+        for e, q in zip(expected, net.parameters(), strict=False):
             assert q.grad is not None
             e += q.grad / T
-    for f, e in zip(first, expected):
+    for f, e in zip(first, expected, strict=False):
         torch.testing.assert_close(f, e, rtol=1e-10, atol=1e-12)
-    gap = max(float((f - s).abs().max()) for f, s in zip(first, second))
+    gap = max(float((f - s).abs().max()) for f, s in zip(first, second, strict=False))
     assert gap > 1e-4, "second- and first-order MAML must differ on a curved loss"
 
 
@@ -221,7 +232,9 @@ def test_adaptation_curve_matches_sgd_task_by_task(device: torch.device) -> None
         opt = torch.optim.SGD(net.parameters(), lr=0.05)
         for s in range(4):
             with torch.no_grad():
-                assert curve[s, t].item() == pytest.approx(((net(xq[t]) - yq[t]) ** 2).mean().item(), rel=1e-10)
+                assert curve[s, t].item() == pytest.approx(
+                    ((net(xq[t]) - yq[t]) ** 2).mean().item(), rel=1e-10
+                )
             opt.zero_grad()
             ((net(xs[t]) - ys[t]) ** 2).mean().backward()
             opt.step()
@@ -237,29 +250,89 @@ def _x(T: int = 2, N: int = 3) -> Tensor:
 
 
 BAD: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
-    ("tasks count", lambda: meta.sine_tasks(0, 3, generator=torch.Generator()), ValueError, "num_tasks"),
-    ("tasks float count", lambda: meta.sine_tasks(2.0, 3, generator=torch.Generator()), TypeError, "num_tasks"),  # type: ignore[arg-type]
+    (
+        "tasks count",
+        lambda: meta.sine_tasks(0, 3, generator=torch.Generator()),
+        ValueError,
+        "num_tasks",
+    ),
+    (
+        "tasks float count",
+        lambda: meta.sine_tasks(2.0, 3, generator=torch.Generator()),  # type: ignore[arg-type]
+        TypeError,
+        "num_tasks",
+    ),
     ("tasks generator", lambda: meta.sine_tasks(2, 3, generator=0), TypeError, "generator"),  # type: ignore[arg-type]
-    ("tasks range", lambda: meta.sine_tasks(2, 3, generator=torch.Generator(), x_range=(1.0, -1.0)), ValueError, "x_range"),
-    ("tasks dtype", lambda: meta.sine_tasks(2, 3, generator=torch.Generator(), dtype=torch.int64), TypeError, "dtype"),
+    (
+        "tasks range",
+        lambda: meta.sine_tasks(2, 3, generator=torch.Generator(), x_range=(1.0, -1.0)),
+        ValueError,
+        "x_range",
+    ),
+    (
+        "tasks dtype",
+        lambda: meta.sine_tasks(2, 3, generator=torch.Generator(), dtype=torch.int64),
+        TypeError,
+        "dtype",
+    ),
     ("init sizes", lambda: meta.init_mlp([3], generator=torch.Generator()), ValueError, "sizes"),
-    ("init zero width", lambda: meta.init_mlp([3, 0, 1], generator=torch.Generator()), ValueError, "sizes"),
-    ("forward odd list", lambda: meta.mlp_forward(_p()[:3], torch.zeros(2, 1)), TypeError, "params"),
-    ("forward features", lambda: meta.mlp_forward(_p(), torch.zeros(2, 4)), ValueError, "input features"),
-    ("forward int x", lambda: meta.mlp_forward(_p(), torch.zeros(2, 1, dtype=torch.int64)), TypeError, "x"),
-    ("forward device", lambda: meta.mlp_forward(_p(), torch.zeros(2, 1, device="meta")), ValueError, "x"),
+    (
+        "init zero width",
+        lambda: meta.init_mlp([3, 0, 1], generator=torch.Generator()),
+        ValueError,
+        "sizes",
+    ),
+    (
+        "forward odd list",
+        lambda: meta.mlp_forward(_p()[:3], torch.zeros(2, 1)),
+        TypeError,
+        "params",
+    ),
+    (
+        "forward features",
+        lambda: meta.mlp_forward(_p(), torch.zeros(2, 4)),
+        ValueError,
+        "input features",
+    ),
+    (
+        "forward int x",
+        lambda: meta.mlp_forward(_p(), torch.zeros(2, 1, dtype=torch.int64)),
+        TypeError,
+        "x",
+    ),
+    (
+        "forward device",
+        lambda: meta.mlp_forward(_p(), torch.zeros(2, 1, device="meta")),
+        ValueError,
+        "x",
+    ),
     ("inner non-scalar", lambda: meta.inner_update(_p(), torch.ones(2), 0.1), ValueError, "loss"),
     ("inner alpha", lambda: meta.inner_update(_p(), _p()[0].sum(), -0.1), ValueError, "alpha"),
-    ("inner no grad", lambda: meta.inner_update([torch.ones(2)], torch.ones(()), 0.1), ValueError, "require"),
+    (
+        "inner no grad",
+        lambda: meta.inner_update([torch.ones(2)], torch.ones(()), 0.1),
+        ValueError,
+        "require",
+    ),
     ("adapt steps", lambda: meta.adapt(_p(), _x(), _x(), steps=-1), ValueError, "steps"),
-    ("adapt 2-D data", lambda: meta.adapt(_p(), torch.zeros(3, 1), torch.zeros(3, 1)), ValueError, "x_support"),
+    (
+        "adapt 2-D data",
+        lambda: meta.adapt(_p(), torch.zeros(3, 1), torch.zeros(3, 1)),
+        ValueError,
+        "x_support",
+    ),
     ("adapt mismatch", lambda: meta.adapt(_p(), _x(2, 3), _x(2, 4)), ValueError, "y_support"),
     ("maml tasks", lambda: meta.maml_loss(_p(), _x(2), _x(2), _x(3), _x(3)), ValueError, "x_query"),
-    ("mse shapes", lambda: meta.mse_per_task(torch.zeros(2, 3, 1), torch.zeros(2, 4, 1)), ValueError, "y"),
+    (
+        "mse shapes",
+        lambda: meta.mse_per_task(torch.zeros(2, 3, 1), torch.zeros(2, 4, 1)),
+        ValueError,
+        "y",
+    ),
 ]
 
 
-@pytest.mark.parametrize("case, call, error, word", BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(("case", "call", "error", "word"), BAD, ids=[b[0] for b in BAD])
 def test_bad_input_raises_a_clear_error(
     case: str, call: Callable[[], Any], error: type[Exception], word: str
 ) -> None:

@@ -45,7 +45,9 @@ def randn(g: torch.Generator, *shape: int, device: torch.device | str = "cpu") -
 
 
 # ------------------------------------------------------------------------- NT-Xent
-@pytest.mark.parametrize("n, d, tau", [(1, 3, 0.5), (2, 2, 1.0), (5, 4, 0.5), (8, 16, 0.1), (3, 1, 2.0)])
+@pytest.mark.parametrize(
+    ("n", "d", "tau"), [(1, 3, 0.5), (2, 2, 1.0), (5, 4, 0.5), (8, 16, 0.1), (3, 1, 2.0)]
+)
 def test_nt_xent_matches_the_loop_formula(n: int, d: int, tau: float, device: torch.device) -> None:
     g = torch.Generator().manual_seed(n * 100 + d)
     z1, z2 = randn(g, n, d, device=device), randn(g, n, d, device=device)
@@ -88,7 +90,9 @@ def test_nt_xent_laws(n: int, d: int, seed: int, tau: float) -> None:
     base = ssl.nt_xent(z1, z2, temperature=tau)
     scale = torch.rand(n, 1, generator=g, dtype=F64) * 10 + 0.1
     perm = torch.randperm(n, generator=g)
-    assert ssl.nt_xent(z1 * scale, z2, temperature=tau).item() == pytest.approx(base.item(), rel=1e-9)
+    assert ssl.nt_xent(z1 * scale, z2, temperature=tau).item() == pytest.approx(
+        base.item(), rel=1e-9
+    )
     assert ssl.nt_xent(z2, z1, temperature=tau).item() == pytest.approx(base.item(), rel=1e-9)
     assert ssl.nt_xent(z1[perm], z2[perm], temperature=tau).item() == pytest.approx(
         base.item(), rel=1e-9
@@ -256,36 +260,145 @@ def _ones(*shape: int) -> Tensor:
 BAD: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("nt_xent 1-D", lambda: ssl.nt_xent(_ones(3), _ones(3)), ValueError, "z1"),
     ("nt_xent shapes", lambda: ssl.nt_xent(_ones(3, 2), _ones(4, 2)), ValueError, "z2"),
-    ("nt_xent ints", lambda: ssl.nt_xent(torch.ones(2, 2, dtype=torch.int64), _ones(2, 2)), TypeError, "z1"),
+    (
+        "nt_xent ints",
+        lambda: ssl.nt_xent(torch.ones(2, 2, dtype=torch.int64), _ones(2, 2)),
+        TypeError,
+        "z1",
+    ),
     ("nt_xent dtypes", lambda: ssl.nt_xent(_ones(2, 2), _ones(2, 2).double()), TypeError, "z2"),
     ("nt_xent devices", lambda: ssl.nt_xent(_ones(2, 2), _ones(2, 2).to("meta")), ValueError, "z2"),
-    ("nt_xent tau", lambda: ssl.nt_xent(_ones(2, 2), _ones(2, 2), temperature=0.0), ValueError, "temperature"),
-    ("nt_xent zero row", lambda: ssl.nt_xent(torch.zeros(2, 2), _ones(2, 2)), ValueError, "non-zero"),
+    (
+        "nt_xent tau",
+        lambda: ssl.nt_xent(_ones(2, 2), _ones(2, 2), temperature=0.0),
+        ValueError,
+        "temperature",
+    ),
+    (
+        "nt_xent zero row",
+        lambda: ssl.nt_xent(torch.zeros(2, 2), _ones(2, 2)),
+        ValueError,
+        "non-zero",
+    ),
     ("nt_xent list", lambda: ssl.nt_xent([[1.0]], _ones(1, 1)), TypeError, "z1"),  # type: ignore[arg-type]
     ("info_nce rect", lambda: ssl.info_nce(_ones(2, 3)), ValueError, "square"),
     ("info_nce empty", lambda: ssl.info_nce(_ones(0, 0)), ValueError, "scores"),
     ("info_nce int", lambda: ssl.info_nce(torch.eye(2, dtype=torch.int64)), TypeError, "scores"),
-    ("erase 3-D", lambda: ssl.erase(_ones(2, 4, 4), torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long), 1), ValueError, "images"),
-    ("erase float corner", lambda: ssl.erase(_ones(2, 1, 4, 4), torch.zeros(2), torch.zeros(2, dtype=torch.long), 1), TypeError, "top"),
-    ("erase corner shape", lambda: ssl.erase(_ones(2, 1, 4, 4), torch.zeros(3, dtype=torch.long), torch.zeros(2, dtype=torch.long), 1), ValueError, "top"),
-    ("erase size", lambda: ssl.erase(_ones(2, 1, 4, 4), torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long), -1), ValueError, "size"),
-    ("erase corner device", lambda: ssl.erase(_ones(2, 1, 4, 4), torch.zeros(2, dtype=torch.long, device="meta"), torch.zeros(2, dtype=torch.long), 1), ValueError, "top"),
+    (
+        "erase 3-D",
+        lambda: ssl.erase(
+            _ones(2, 4, 4), torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long), 1
+        ),
+        ValueError,
+        "images",
+    ),
+    (
+        "erase float corner",
+        lambda: ssl.erase(_ones(2, 1, 4, 4), torch.zeros(2), torch.zeros(2, dtype=torch.long), 1),
+        TypeError,
+        "top",
+    ),
+    (
+        "erase corner shape",
+        lambda: ssl.erase(
+            _ones(2, 1, 4, 4), torch.zeros(3, dtype=torch.long), torch.zeros(2, dtype=torch.long), 1
+        ),
+        ValueError,
+        "top",
+    ),
+    (
+        "erase size",
+        lambda: ssl.erase(
+            _ones(2, 1, 4, 4),
+            torch.zeros(2, dtype=torch.long),
+            torch.zeros(2, dtype=torch.long),
+            -1,
+        ),
+        ValueError,
+        "size",
+    ),
+    (
+        "erase corner device",
+        lambda: ssl.erase(
+            _ones(2, 1, 4, 4),
+            torch.zeros(2, dtype=torch.long, device="meta"),
+            torch.zeros(2, dtype=torch.long),
+            1,
+        ),
+        ValueError,
+        "top",
+    ),
     ("random_erase gen", lambda: ssl.random_erase(_ones(2, 1, 4, 4), 1, 0), TypeError, "generator"),  # type: ignore[arg-type]
-    ("augment noise", lambda: ssl.augment(_ones(2, 1, 4, 4), generator=torch.Generator(), noise_std=-1.0), ValueError, "noise_std"),
-    ("label_subset frac", lambda: ssl.label_subset(torch.zeros(3, dtype=torch.long), 0.0, torch.Generator()), ValueError, "fraction"),
-    ("label_subset float", lambda: ssl.label_subset(torch.zeros(3), 0.5, torch.Generator()), TypeError, "labels"),
-    ("label_subset 2-D", lambda: ssl.label_subset(torch.zeros(3, 1, dtype=torch.long), 0.5, torch.Generator()), ValueError, "labels"),
-    ("probe label range", lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 1, 5]), 3), ValueError, "labels"),
-    ("probe label shape", lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 1]), 3), ValueError, "labels"),
-    ("probe bool labels", lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([True, False, True]), 3), TypeError, "labels"),
-    ("probe classes", lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 0, 0]), 1), ValueError, "num_classes"),
-    ("probe decay", lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 1, 0]), 2, weight_decay=0.0), ValueError, "weight_decay"),
-    ("probe nan", lambda: ssl.linear_probe(torch.full((3, 2), math.nan), torch.tensor([0, 1, 0]), 2), ValueError, "features"),
-    ("probe devices", lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 1, 0], device="meta"), 2), ValueError, "labels"),
+    (
+        "augment noise",
+        lambda: ssl.augment(_ones(2, 1, 4, 4), generator=torch.Generator(), noise_std=-1.0),
+        ValueError,
+        "noise_std",
+    ),
+    (
+        "label_subset frac",
+        lambda: ssl.label_subset(torch.zeros(3, dtype=torch.long), 0.0, torch.Generator()),
+        ValueError,
+        "fraction",
+    ),
+    (
+        "label_subset float",
+        lambda: ssl.label_subset(torch.zeros(3), 0.5, torch.Generator()),
+        TypeError,
+        "labels",
+    ),
+    (
+        "label_subset 2-D",
+        lambda: ssl.label_subset(torch.zeros(3, 1, dtype=torch.long), 0.5, torch.Generator()),
+        ValueError,
+        "labels",
+    ),
+    (
+        "probe label range",
+        lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 1, 5]), 3),
+        ValueError,
+        "labels",
+    ),
+    (
+        "probe label shape",
+        lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 1]), 3),
+        ValueError,
+        "labels",
+    ),
+    (
+        "probe bool labels",
+        lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([True, False, True]), 3),
+        TypeError,
+        "labels",
+    ),
+    (
+        "probe classes",
+        lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 0, 0]), 1),
+        ValueError,
+        "num_classes",
+    ),
+    (
+        "probe decay",
+        lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 1, 0]), 2, weight_decay=0.0),
+        ValueError,
+        "weight_decay",
+    ),
+    (
+        "probe nan",
+        lambda: ssl.linear_probe(torch.full((3, 2), math.nan), torch.tensor([0, 1, 0]), 2),
+        ValueError,
+        "features",
+    ),
+    (
+        "probe devices",
+        lambda: ssl.linear_probe(_ones(3, 2), torch.tensor([0, 1, 0], device="meta"), 2),
+        ValueError,
+        "labels",
+    ),
 ]
 
 
-@pytest.mark.parametrize("case, call, error, word", BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(("case", "call", "error", "word"), BAD, ids=[b[0] for b in BAD])
 def test_bad_input_raises_a_clear_error(
     case: str, call: Callable[[], Any], error: type[Exception], word: str
 ) -> None:

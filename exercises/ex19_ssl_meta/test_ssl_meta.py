@@ -24,7 +24,9 @@ REFERENCES = {
 F64 = torch.float64
 
 
-def randn(g: torch.Generator, *shape: int, device: torch.device, dtype: torch.dtype = F64) -> Tensor:
+def randn(
+    g: torch.Generator, *shape: int, device: torch.device, dtype: torch.dtype = F64
+) -> Tensor:
     return torch.randn(*shape, generator=g, dtype=F64).to(device=device, dtype=dtype)
 
 
@@ -51,21 +53,35 @@ def test_nt_xent_float32_and_small_temperatures(
     g = torch.Generator().manual_seed(1)
     cases = []
     for tau in (1.0, 1e-2, 1e-4):
-        z1, z2 = randn(g, 5, 3, device=device, dtype=torch.float32), randn(g, 5, 3, device=device, dtype=torch.float32)
+        z1, z2 = (
+            randn(g, 5, 3, device=device, dtype=torch.float32),
+            randn(g, 5, 3, device=device, dtype=torch.float32),
+        )
         cases.append(Case(f"float32, tau {tau:g}", (z1, z2), {"temperature": tau}))
     # float32 cosines carry ~1e-7 relative error, which 1/tau = 1e4 magnifies.
     check(submission.nt_xent, ssl.nt_xent, cases, exercise="Exercise 19.1", rtol=1e-4, atol=1e-2)
     got = submission.nt_xent(cases[0].args[0], cases[0].args[1])
-    assert got.dtype == torch.float32, f"Exercise 19.1: float32 in must give float32 out, got {got.dtype}"
+    assert got.dtype == torch.float32, (
+        f"Exercise 19.1: float32 in must give float32 out, got {got.dtype}"
+    )
 
 
 def test_nt_xent_random_inputs(submission: types.ModuleType, device: torch.device) -> None:
     g = torch.Generator().manual_seed(2)
     cases = []
     for i in range(8):
-        n, d = int(torch.randint(1, 9, (1,), generator=g)), int(torch.randint(1, 6, (1,), generator=g))
+        n, d = (
+            int(torch.randint(1, 9, (1,), generator=g)),
+            int(torch.randint(1, 6, (1,), generator=g)),
+        )
         tau = float(torch.rand(1, generator=g)) * 2 + 0.05
-        cases.append(Case(f"random #{i}", (randn(g, n, d, device=device), randn(g, n, d, device=device)), {"temperature": tau}))
+        cases.append(
+            Case(
+                f"random #{i}",
+                (randn(g, n, d, device=device), randn(g, n, d, device=device)),
+                {"temperature": tau},
+            )
+        )
     check(submission.nt_xent, ssl.nt_xent, cases, exercise="Exercise 19.1", rtol=1e-10, atol=1e-12)
 
 
@@ -89,12 +105,32 @@ def test_erase_fixed_inputs(submission: types.ModuleType, device: torch.device) 
 
     cases = [
         Case("squares inside", (x, corners([0, 1, 2, 3, 0]), corners([0, 2, 4, 1, 3]), 3)),
-        Case("negative corners (clipped at the top/left)", (x, corners([-2, -1, 0, -5, 1]), corners([-1, 0, -2, 1, -9]), 3)),
-        Case("squares over the bottom/right edge", (x, corners([4, 5, 6, 3, 9]), corners([6, 5, 4, 7, 0]), 3)),
+        Case(
+            "negative corners (clipped at the top/left)",
+            (x, corners([-2, -1, 0, -5, 1]), corners([-1, 0, -2, 1, -9]), 3),
+        ),
+        Case(
+            "squares over the bottom/right edge",
+            (x, corners([4, 5, 6, 3, 9]), corners([6, 5, 4, 7, 0]), 3),
+        ),
         Case("size 0 erases nothing", (x, corners([1, 1, 1, 1, 1]), corners([1, 1, 1, 1, 1]), 0)),
-        Case("a square larger than the image", (x, corners([-1, 0, 2, 0, 0]), corners([0, -3, 0, 1, 0]), 9)),
-        Case("uint8 corners", (x, corners([0, 1, 2, 3, 4], torch.uint8), corners([4, 3, 2, 1, 0], torch.uint8), 2)),
-        Case("int16 corners, float32 images", (x.float(), corners([1, 0, 2, 5, 3], torch.int16), corners([2, 2, 0, 6, 1], torch.int16), 2)),
+        Case(
+            "a square larger than the image",
+            (x, corners([-1, 0, 2, 0, 0]), corners([0, -3, 0, 1, 0]), 9),
+        ),
+        Case(
+            "uint8 corners",
+            (x, corners([0, 1, 2, 3, 4], torch.uint8), corners([4, 3, 2, 1, 0], torch.uint8), 2),
+        ),
+        Case(
+            "int16 corners, float32 images",
+            (
+                x.float(),
+                corners([1, 0, 2, 5, 3], torch.int16),
+                corners([2, 2, 0, 6, 1], torch.int16),
+                2,
+            ),
+        ),
     ]
     check(submission.erase, ssl.erase, cases, exercise="Exercise 19.2", rtol=0, atol=0)
 
@@ -103,7 +139,10 @@ def test_erase_random_inputs(submission: types.ModuleType, device: torch.device)
     g = torch.Generator().manual_seed(4)
     cases = []
     for i in range(6):
-        n, c = int(torch.randint(1, 6, (1,), generator=g)), int(torch.randint(1, 4, (1,), generator=g))
+        n, c = (
+            int(torch.randint(1, 6, (1,), generator=g)),
+            int(torch.randint(1, 4, (1,), generator=g)),
+        )
         s = int(torch.randint(0, 5, (1,), generator=g))
         top = torch.randint(-4, 9, (n,), generator=g).to(device)
         left = torch.randint(-4, 9, (n,), generator=g).to(device)
@@ -115,7 +154,10 @@ def test_erase_rejects_bad_input(submission: types.ModuleType) -> None:
     zeros = torch.zeros(2, dtype=torch.int64)
     cases = [
         Case("3-D images", (torch.ones(2, 4, 4), zeros, zeros, 1)),
-        Case("corner of the wrong shape", (torch.ones(2, 1, 4, 4), torch.zeros(3, dtype=torch.int64), zeros, 1)),
+        Case(
+            "corner of the wrong shape",
+            (torch.ones(2, 1, 4, 4), torch.zeros(3, dtype=torch.int64), zeros, 1),
+        ),
         Case("negative size", (torch.ones(2, 1, 4, 4), zeros, zeros, -1)),
     ]
     check_raises(submission.erase, ssl.erase, cases, ValueError, exercise="Exercise 19.2")
@@ -144,7 +186,9 @@ def _meta_step(
 def _inner_cases(device: torch.device, dtype: torch.dtype) -> list[Case]:
     g = torch.Generator().manual_seed(5)
     line = [randn(g, 1, 1, device=device, dtype=dtype), randn(g, 1, device=device, dtype=dtype)]
-    net = [p.detach().to(device=device, dtype=dtype) for p in meta.init_mlp([1, 8, 8, 1], generator=g)]
+    net = [
+        p.detach().to(device=device, dtype=dtype) for p in meta.init_mlp([1, 8, 8, 1], generator=g)
+    ]
     data = [randn(g, 10, 1, device=device, dtype=dtype) for _ in range(4)]
     cases = []
     for first_order in (False, True):
@@ -185,7 +229,9 @@ def test_inner_update_rejects_bad_input(submission: types.ModuleType) -> None:
         Case("a loss that is not a scalar", ([w], torch.ones(2), 0.1)),
         Case("a negative step size", ([w], torch.ones((), requires_grad=True), -0.1)),
     ]
-    check_raises(submission.inner_update, meta.inner_update, cases, ValueError, exercise="Exercise 19.3")
+    check_raises(
+        submission.inner_update, meta.inner_update, cases, ValueError, exercise="Exercise 19.3"
+    )
 
 
 # ---------------------------------------------------------------------- Exercise 19.4
@@ -201,7 +247,9 @@ def _probabilities(result: Any, args: Any, kwargs: Any) -> tuple[Tensor, Tensor]
     return torch.softmax(new @ weight.T + bias, dim=1), kept
 
 
-def _blobs(g: torch.Generator, n: int, d: int, k: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+def _blobs(
+    g: torch.Generator, n: int, d: int, k: int, device: torch.device, dtype: torch.dtype
+) -> tuple[Tensor, Tensor]:
     y = torch.randint(0, k, (n,), generator=g)
     y[:k] = torch.arange(k)  # every class present
     centres = torch.randn(k, d, generator=g, dtype=F64) * 1.5
@@ -215,11 +263,17 @@ def test_linear_probe_fixed_inputs(submission: types.ModuleType, device: torch.d
     x5, y5 = _blobs(g, 80, 5, 5, device, F64)
     # Imbalanced classes: penalising the bias (wrongly) moves the probabilities.
     xi = torch.cat([x3[:40], x3[40:43]])
-    yi = torch.cat([torch.zeros(40, dtype=torch.int64), torch.ones(3, dtype=torch.int64)]).to(device)
+    yi = torch.cat([torch.zeros(40, dtype=torch.int64), torch.ones(3, dtype=torch.int64)]).to(
+        device
+    )
     cases = [
         Case("3 classes, lambda 1e-3", (x3, y3, 3)),
         Case("5 classes, lambda 0.1", (x5, y5, 5), {"weight_decay": 0.1}),
-        Case("imbalanced classes, lambda 1 (the bias is not penalised)", (xi, yi, 2), {"weight_decay": 1.0}),
+        Case(
+            "imbalanced classes, lambda 1 (the bias is not penalised)",
+            (xi, yi, 2),
+            {"weight_decay": 1.0},
+        ),
         Case("int8 labels", (x3, y3.to(torch.int8), 3), {"weight_decay": 0.01}),
         Case("uint8 labels", (x5, y5.to(torch.uint8), 5), {"weight_decay": 0.05}),
     ]
@@ -257,7 +311,9 @@ def test_linear_probe_rejects_bad_input(submission: types.ModuleType) -> None:
         Case("a negative label", (x, torch.tensor([0, 1, -1, 0]), 3)),
         Case("labels of the wrong shape", (x, torch.tensor([0, 1, 1]), 3)),
     ]
-    check_raises(submission.linear_probe, ssl.linear_probe, cases, ValueError, exercise="Exercise 19.4")
+    check_raises(
+        submission.linear_probe, ssl.linear_probe, cases, ValueError, exercise="Exercise 19.4"
+    )
 
 
 # ---------------------------------------------------------------------- Exercise 19.5 (open)
@@ -274,12 +330,15 @@ def _pairs(n: int, g: torch.Generator) -> tuple[Tensor, Tensor]:
 
 def _optimal_scores(x: Tensor, y: Tensor) -> Tensor:
     """log p(y_j | x_i) - log p(y_j) with the true parameters."""
-    cond = torch.distributions.MultivariateNormal(x @ A_TRUE.T, NOISE_SD**2 * torch.eye(DY, dtype=F64))
+    cond = torch.distributions.MultivariateNormal(
+        x @ A_TRUE.T, NOISE_SD**2 * torch.eye(DY, dtype=F64)
+    )
     marginal = torch.distributions.MultivariateNormal(
         torch.zeros(DY, dtype=F64), A_TRUE @ A_TRUE.T + NOISE_SD**2 * torch.eye(DY, dtype=F64)
     )
     log_cond = cond.log_prob(y[:, None, :])  # (N_y, N_x): y_j against every x_i's mean
-    return log_cond.T - marginal.log_prob(y)[None, :]
+    scores: Tensor = log_cond.T - marginal.log_prob(y)[None, :]
+    return scores
 
 
 def _critic_verdicts(scores_fn: Callable[..., Tensor], device: torch.device) -> list[str]:
@@ -291,19 +350,27 @@ def _critic_verdicts(scores_fn: Callable[..., Tensor], device: torch.device) -> 
     for b in range(BATCHES):
         x, y = _pairs(N, g)
         S = scores_fn(x_train, y_train, x.to(device), y.to(device))
-        if not isinstance(S, Tensor) or tuple(S.shape) != (N, N) or not bool(torch.isfinite(S).all()):
+        if (
+            not isinstance(S, Tensor)
+            or tuple(S.shape) != (N, N)
+            or not bool(torch.isfinite(S).all())
+        ):
             return [f"critic_scores must return a finite ({N}, {N}) tensor, got {S!r:.80}"]
         S = S.double().cpu()
         if b < 2:
             p, q = torch.randperm(N, generator=g), torch.randperm(N, generator=g)
             S_perm = scores_fn(x_train, y_train, x[p].to(device), y[q].to(device)).double().cpu()
-            S_small = scores_fn(x_train, y_train, x[:64].to(device), y[:64].to(device)).double().cpu()
+            S_small = (
+                scores_fn(x_train, y_train, x[:64].to(device), y[:64].to(device)).double().cpu()
+            )
             scale = float(S.abs().max()) + 1e-12
             valid &= bool(((S_perm - S[p][:, q]).abs() <= 1e-6 * scale).all())
             valid &= bool(((S_small - S[:64, :64]).abs() <= 1e-6 * scale).all())
         ours.append(math.log(N) - float(ssl.info_nce(S)))
         best.append(math.log(N) - float(ssl.info_nce(_optimal_scores(x, y))))
-    verdicts.append("a valid critic" if valid else "not a valid critic: S_ij depends on more than (x_i, y_j)")
+    verdicts.append(
+        "a valid critic" if valid else "not a valid critic: S_ij depends on more than (x_i, y_j)"
+    )
     mine, optimum = sum(ours) / BATCHES, sum(best) / BATCHES
     if mine >= 0.9 * optimum:
         verdicts.append("bound at least 90 % of the optimal critic's")
@@ -312,7 +379,9 @@ def _critic_verdicts(scores_fn: Callable[..., Tensor], device: torch.device) -> 
     return verdicts
 
 
-def test_open_task_critic_is_valid_and_tight(submission: types.ModuleType, device: torch.device) -> None:
+def test_open_task_critic_is_valid_and_tight(
+    submission: types.ModuleType, device: torch.device
+) -> None:
     student_critic = submission.critic_scores
 
     def run_student(device: torch.device) -> list[str]:
