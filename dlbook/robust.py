@@ -329,7 +329,7 @@ def saliency(
 ) -> Tensor:
     r"""Saliency map: the gradient of the target class's score with respect to the input.
 
-    .. math:: S_j(\mathbf{x}) = \Bigl|\frac{\partial f_c(\mathbf{x})}{\partial x_j}\Bigr|
+    .. math:: M_j(\mathbf{x}) = \Bigl|\frac{\partial f_c(\mathbf{x})}{\partial x_j}\Bigr|
 
     (Chapter 20, eq. ``robust-saliency``; without ``abs``, the signed gradient), with
     :math:`f_c` the ``target`` column of ``model(x)`` (a logit, not a probability).

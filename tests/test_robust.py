@@ -59,6 +59,34 @@ def test_fgsm_closed_form_for_softmax_regression(device: torch.device) -> None:
     )
 
 
+@pytest.mark.parametrize("scale", [1e4, 1e8])
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_fgsm_at_extreme_logits(scale: float, dtype: torch.dtype) -> None:
+    """Logits of 1e4 and 1e8: the softmax is one-hot, and FGSM must match the closed form."""
+    w = torch.tensor([[1.0, -2.0, 0.5], [-1.0, 1.0, 2.0]], dtype=F64)
+    model = nn.Linear(3, 2, bias=False).to(dtype)
+    with torch.no_grad():
+        model.weight.copy_(scale * w)
+    x = torch.tensor([[0.5, 0.2, 0.9], [0.1, 0.8, 0.3], [0.6, 0.6, 0.6]], dtype=F64)
+    y = torch.tensor([1, 0, 1])
+    p = F.one_hot((x @ w.T).argmax(1), 2).to(F64)  # the softmax of such logits, exactly
+    expected = (x + 0.1 * ((p - F.one_hot(y, 2).to(F64)) @ w).sign()).clamp(0, 1)
+    got = robust.fgsm(model, x.to(dtype), y, 0.1)
+    assert got.dtype == dtype and bool(torch.isfinite(got).all())
+    torch.testing.assert_close(got.double(), expected, rtol=0, atol=1e-7)
+
+
+def test_risk_population_draws_the_stated_beta_distribution() -> None:
+    from scipy import stats
+
+    score, _, a = robust.risk_population(
+        4000, (0.3, 0.5), concentration=4.0, generator=torch.Generator().manual_seed(3)
+    )
+    for g, mu in ((0, 0.3), (1, 0.5)):
+        sample = score[a == g].numpy()
+        assert stats.kstest(sample, stats.beta(4.0 * mu, 4.0 * (1 - mu)).cdf).pvalue > 0.001
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), eps=st.floats(0.01, 0.5))
 def test_fgsm_maximises_the_linearised_loss(seed: int, eps: float) -> None:
