@@ -145,6 +145,26 @@ def test_propagate_works_on_non_contiguous_input() -> None:
     )
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 10), st.integers(0, 30), st.integers(0, 2**31 - 1))
+def test_message_passing_and_gcn_are_permutation_equivariant(N: int, E: int, seed: int) -> None:
+    """The law of Section 18.2: renumbering the nodes renumbers the output."""
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, N, (2, E), generator=g)
+    x = torch.randn(N, 3, generator=g, dtype=F64)
+    W = torch.randn(2, 3, generator=g, dtype=F64)
+    perm = torch.randperm(N, generator=g)
+    renumbered = torch.argsort(perm)[ei]
+    for aggr in ("sum", "mean", "max"):
+        torch.testing.assert_close(
+            graphs.propagate(x[perm], renumbered, aggr=aggr),
+            graphs.propagate(x, ei, aggr=aggr)[perm],
+        )
+    torch.testing.assert_close(
+        graphs.gcn_conv(x[perm], renumbered, W), graphs.gcn_conv(x, ei, W)[perm]
+    )
+
+
 # ---------------------------------------------------------------------- GCN layer
 def _pyg_and_ours(in_c: int, out_c: int, **kwargs: Any) -> tuple[torch.nn.Module, graphs.GCNConv]:
     torch.manual_seed(0)
