@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from dlbook import distributed, lm, train
@@ -446,8 +447,23 @@ def _worker(rank: int, world: int, port: int, X: torch.Tensor, y: torch.Tensor, 
         history = train.fit(
             model, opt, nn.CrossEntropyLoss(), (X, y), epochs=2, batch_size=16, progress=False
         )
+        # a DataLoader sharded by DistributedSampler: rank r takes examples r, r + 2, ...
+        # of the (unshuffled) data, 8 a batch, so the two ranks' batches make up the
+        # one-process batches of 16
+        sampler: DistributedSampler[Any] = DistributedSampler(TensorDataset(X, y), shuffle=False)
+        loader = DataLoader(TensorDataset(X, y), batch_size=8, sampler=sampler)
+        model2 = _mlp()
+        opt2 = torch.optim.SGD(model2.parameters(), lr=0.2)
+        train.fit(model2, opt2, nn.CrossEntropyLoss(), loader, epochs=2, progress=False)
         if rank == 0:  # rank 0 writes, as fit's users do
-            torch.save(([p.detach() for p in model.parameters()], history["train_loss"]), out)
+            torch.save(
+                (
+                    [p.detach() for p in model.parameters()],
+                    history["train_loss"],
+                    [p.detach() for p in model2.parameters()],
+                ),
+                out,
+            )
     finally:
         torch.distributed.destroy_process_group()
 
@@ -466,7 +482,7 @@ def test_two_process_fit_equals_one_process_on_the_whole_batches(tmp_path: Path)
     mp.start_processes(  # type: ignore[attr-defined,no-untyped-call]
         _worker, args=(2, _free_port(), X, y, out), nprocs=2, join=True, start_method="fork"
     )
-    params, losses = torch.load(out, weights_only=True)
+    params, losses, loader_params = torch.load(out, weights_only=True)
     model = _mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.2)
     history = train.fit(
@@ -478,3 +494,11 @@ def test_two_process_fit_equals_one_process_on_the_whole_batches(tmp_path: Path)
     for a, p in zip(params, model.parameters(), strict=True):
         torch.testing.assert_close(a, p.detach(), rtol=0, atol=1e-14)
     assert losses == pytest.approx(history["train_loss"], rel=1e-13)
+    # the DataLoader run against one process on the unshuffled batches of 16
+    model2 = _mlp()
+    opt2 = torch.optim.SGD(model2.parameters(), lr=0.2)
+    in_order = [(X[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)]
+    for _ in range(2):
+        train.train_epoch(model2, opt2, nn.CrossEntropyLoss(), in_order)
+    for a, p in zip(loader_params, model2.parameters(), strict=True):
+        torch.testing.assert_close(a, p.detach(), rtol=0, atol=1e-14)
