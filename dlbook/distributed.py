@@ -16,7 +16,7 @@ Run as a program it is the worker that ``torchrun`` starts in every process::
 and synchronises the gradients itself when ``torch.distributed`` is initialised), and
 rank 0 saves the model; ``--allreduce`` times ``torch.distributed.all_reduce`` by
 message size.
-The backend is NCCL when the workers have GPUs and gloo otherwise.
+The backend is NCCL when every worker has a GPU of its own and gloo otherwise.
 """
 
 from __future__ import annotations
@@ -981,8 +981,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)  # one core per worker: two workers share a 2-core machine
-    use_cuda = torch.cuda.is_available()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    # NCCL needs one GPU per process; with fewer GPUs than processes, gloo on the CPU
+    use_cuda = torch.cuda.is_available() and torch.cuda.device_count() >= local_world
     device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
     if use_cuda:
         torch.cuda.set_device(device)
