@@ -1,5 +1,5 @@
 """Tests for dlbook.robust against closed forms (linear models), scipy's bounded least
-squares (the projection), Captum (saliency, integrated gradients), fairlearn (fairness
+squares (the projection), Captum (FGSM, PGD, saliency, integrated gradients), fairlearn (fairness
 metrics), scikit-learn (calibration curves) and exact identities (Chouldechova's)."""
 
 from __future__ import annotations
@@ -164,6 +164,26 @@ def test_pgd_is_at_least_as_strong_as_fgsm() -> None:
             acc_f = (model(x_f).argmax(1) == y).double().mean().item()
             acc_p = (model(x_p).argmax(1) == y).double().mean().item()
         assert loss_p >= loss_f - 1e-9 and acc_p <= acc_f
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_attacks_match_captum_robust(device: torch.device) -> None:
+    """Captum's FGSM and PGD (cross-entropy loss, pixel bounds [0, 1], no random start)."""
+    from captum.robust import FGSM, PGD
+
+    model = _tiny(device)
+    g = torch.Generator().manual_seed(11)
+    x = torch.rand(6, 1, 5, 5, generator=g, dtype=F64).to(device)
+    y = torch.randint(0, 4, (6,), generator=g).to(device)
+    ce = nn.CrossEntropyLoss(reduction="none")
+    for eps in (0.05, 0.3):
+        ref = FGSM(model, loss_func=ce, lower_bound=0.0, upper_bound=1.0).perturb(x, eps, y)
+        torch.testing.assert_close(robust.fgsm(model, x, y, eps), ref, rtol=0, atol=1e-15)
+        ref = PGD(model, loss_func=ce, lower_bound=0.0, upper_bound=1.0).perturb(
+            x, eps, eps / 4, 7, y
+        )
+        ours = robust.pgd(model, x, y, eps, eps / 4, 7, random_start=False)
+        torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
 
 
 def test_attacks_leave_the_model_unchanged() -> None:
