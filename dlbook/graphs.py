@@ -650,11 +650,14 @@ def label_propagation(
 
     .. math::
 
-        F_L = Y_L, \qquad F_U = (D_{UU} - A_{UU})^{-1} A_{UL}\, Y_L
+        P_{\mathcal{S}} = Y_{\mathcal{S}}, \qquad
+        P_{\mathcal{U}} = (D_{\mathcal{UU}} - A_{\mathcal{UU}})^{-1}
+        A_{\mathcal{US}}\, Y_{\mathcal{S}}
 
-    (Chapter 18, :ref:`ch-graphs`): every unlabelled row of :math:`F` is the weighted mean
-    of its neighbours' rows, :math:`F_i = \frac{1}{d_i}\sum_j A_{ij} F_j`, which is where
-    the iteration "average your neighbours, reset the labelled nodes" converges.
+    (Chapter 18, :ref:`ch-graphs`): every unlabelled row of :math:`P` is the weighted mean
+    of its neighbours' rows, :math:`\mathbf{p}_i = \frac{1}{d_i}\sum_j A_{ij}
+    \mathbf{p}_j`, which is where the iteration "average your neighbours, reset the
+    labelled nodes" converges.
 
     Parameters
     ----------
@@ -663,7 +666,7 @@ def label_propagation(
     y : Tensor, shape (N,), any integer dtype
         Labels; only those where ``train_mask`` is true are read.
     train_mask : Tensor, shape (N,), bool
-        The labelled nodes :math:`L` (the rest are :math:`U`).
+        The labelled nodes :math:`\mathcal{S}` (the rest are :math:`\mathcal{U}`).
     num_classes : int, optional
         :math:`K` (default: one more than the largest label in :math:`L`).
 
@@ -723,15 +726,15 @@ def label_propagation(
         raise ValueError(
             f"every node must be connected to a labelled node; nodes {stranded} are not"
         )
-    F_out = torch.zeros(N, K, dtype=A.dtype, device=A.device)
-    F_out[mask] = F.one_hot(known, K).to(A.dtype)
+    P = torch.zeros(N, K, dtype=A.dtype, device=A.device)
+    P[mask] = F.one_hot(known, K).to(A.dtype)
     U = ~mask
     if bool(U.any()):
         A_UU = A[U][:, U]  # (|U|, |U|)
-        A_UL = A[U][:, mask]  # (|U|, |L|)
+        A_US = A[U][:, mask]  # (|U|, |S|)
         laplacian_UU = torch.diag(A[U].sum(dim=1)) - A_UU
-        F_out[U] = torch.linalg.solve(laplacian_UU, A_UL @ F_out[mask])
-    return F_out
+        P[U] = torch.linalg.solve(laplacian_UU, A_US @ P[mask])
+    return P
 
 
 # --------------------------------------------------------------------------------------
