@@ -373,14 +373,14 @@ def update_loss_scale(
         (s, c) \leftarrow
         \begin{cases}
         (\rho_{\downarrow} s,\ 0) & \text{if a gradient overflowed,} \\
-        (\rho_{\uparrow} s,\ 0) & \text{else if } c + 1 = K, \\
+        (\rho_{\uparrow} s,\ 0) & \text{else if } c + 1 = n_{\mathrm{grow}}, \\
         (s,\ c + 1) & \text{otherwise,}
         \end{cases}
 
     with backoff :math:`\rho_\downarrow`, growth :math:`\rho_\uparrow` and growth interval
-    :math:`K`: shrink the scale as soon as a scaled gradient is not finite (and skip that
-    step), grow it after :math:`K` clean steps in a row (Micikevicius et al. 2018;
-    Chapter 22, mixed precision).
+    :math:`n_{\mathrm{grow}}`: shrink the scale as soon as a scaled gradient is not finite
+    (and skip that step), grow it after :math:`n_{\mathrm{grow}}` clean steps in a row
+    (Micikevicius et al. 2018; Chapter 22, mixed precision).
 
     Parameters
     ----------
@@ -395,7 +395,7 @@ def update_loss_scale(
     backoff_factor : float, default 0.5
         :math:`\rho_\downarrow \in (0, 1)`.
     growth_interval : int, default 2000
-        :math:`K \ge 1`.
+        :math:`n_{\mathrm{grow}} \ge 1`.
 
     Returns
     -------
@@ -719,15 +719,17 @@ def zero_bytes_per_parameter(stage: int, world_size: int, optimizer_bytes: int =
 
     .. math::
 
-        m_0 = 2 + 2 + K, \quad m_1 = 2 + 2 + \tfrac{K}{N_d}, \quad
-        m_2 = 2 + \tfrac{2 + K}{N_d}, \quad m_3 = \tfrac{2 + 2 + K}{N_d}
+        m_0 = 4 + k_{\mathrm{opt}}, \quad
+        m_1 = 4 + \frac{k_{\mathrm{opt}}}{N_d}, \quad
+        m_2 = 2 + \frac{2 + k_{\mathrm{opt}}}{N_d}, \quad
+        m_3 = \frac{4 + k_{\mathrm{opt}}}{N_d}
 
     Mixed-precision Adam keeps float16 parameters (2 bytes) and gradients (2 bytes) and
-    :math:`K = 12` bytes of optimiser state (float32 master weights, momentum and
-    variance). Stage 1 shards the optimiser state over the :math:`N_d` data-parallel
-    workers, stage 2 also the gradients, stage 3 (fully sharded data parallel, FSDP) also
-    the parameters; stage 0 is plain data parallelism (Rajbhandari et al. 2020;
-    Chapter 22).
+    :math:`k_{\mathrm{opt}} = 12` bytes of optimiser state (the paper's :math:`K`: float32
+    master weights, momentum and variance). Stage 1 shards the optimiser state over the
+    :math:`N_d` data-parallel workers, stage 2 also the gradients, stage 3 (fully sharded
+    data parallel, FSDP) also the parameters; stage 0 is plain data parallelism
+    (Rajbhandari et al. 2020; Chapter 22).
 
     Parameters
     ----------
@@ -736,7 +738,7 @@ def zero_bytes_per_parameter(stage: int, world_size: int, optimizer_bytes: int =
     world_size : int
         :math:`N_d \ge 1`.
     optimizer_bytes : int, default 12
-        :math:`K`.
+        :math:`k_{\mathrm{opt}}`.
 
     Returns
     -------
