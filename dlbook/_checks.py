@@ -68,9 +68,8 @@ def tensor(
     convert: bool = False,
 ) -> Tensor:
     """``x`` as a tensor; lists, tuples and numpy arrays are converted if ``convert``."""
-    if convert and isinstance(x, (list, tuple, np.ndarray, numbers.Number)) and not isinstance(
-        x, bool
-    ):
+    value: object = x
+    if convert and isinstance(value, (list, tuple, np.ndarray, numbers.Number)):
         try:
             x = torch.as_tensor(np.asarray(x))
         except (TypeError, ValueError, RuntimeError) as exc:
@@ -120,7 +119,9 @@ def finite_tensor(name: str, x: Tensor) -> Tensor:
 
 def shape(name: str, x: Tensor, expected: Sequence[int | None], what: str = "") -> Tensor:
     """``x`` if its shape matches ``expected`` (``None`` matches any length)."""
-    ok = x.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, x.shape))
+    ok = x.ndim == len(expected) and all(
+        e is None or e == s for e, s in zip(expected, x.shape, strict=True)
+    )
     if not ok:
         want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
         raise ValueError(
@@ -225,7 +226,7 @@ def number(
         raise TypeError(f"`{name}` must be a real number, got {_kind(value)}")
     v = float(value)
     if math.isnan(v) or (finite and math.isinf(v)):
-        raise ValueError(f"`{name}` must be a finite number, got {v}")
+        raise ValueError(f"`{name}` must be {what or 'a finite number'} (finite), got {v}")
     if minimum is not None and (v <= minimum if strict else v < minimum):
         want = what or f"a number {'>' if strict else '>='} {minimum}"
         raise ValueError(f"`{name}` must be {want}, got {value!r}")
@@ -354,6 +355,18 @@ def guarded(fn: Callable[_P, _R]) -> Callable[_P, _R]:
             return fn(*args, **kwargs)
         except (RuntimeError, NotImplementedError) as exc:
             metas = [n for n, t in found if t.device.type == "meta"]
+            bad = [
+                n
+                for n, t in found
+                if t.device.type != "meta"
+                and (t.dtype.is_floating_point or t.dtype.is_complex)
+                and not bool(torch.isfinite(t).all())
+            ]
+            if type(exc).__name__.endswith("LinAlgError") and bad:
+                raise ValueError(
+                    f"{fn.__name__}: `{bad[0]}` must hold finite values, got NaN or infinite "
+                    f"entries ({str(exc).splitlines()[0][:120]})"
+                ) from None
             if metas:
                 raise ValueError(
                     f"{fn.__name__}: `{metas[0]}` is on the meta device, which holds no "

@@ -18,6 +18,7 @@ and never call ``torch.autograd``: the tests compare this engine with it.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -204,9 +205,12 @@ def _lift(value: Variable | Tensor | float, like: Variable) -> Variable:
         return value
     if isinstance(value, Tensor):
         return Variable(value.to(like.data.dtype), requires_grad=False)
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+    number: object = value
+    if isinstance(number, (bool, np.bool_)):
+        raise TypeError(f"operand must be a Variable, a tensor or a number, got {number!r}")
+    if isinstance(number, numbers.Real):  # Python or numpy scalars; inf allowed (masks)
         return Variable(
-            torch.tensor(float(value), dtype=like.data.dtype, device=like.device), False
+            torch.tensor(float(number), dtype=like.data.dtype, device=like.device), False
         )
     raise TypeError(f"operand must be a Variable, a tensor or a number, got {type(value).__name__}")
 
@@ -273,6 +277,11 @@ def unbroadcast(grad: Tensor, shape: Sequence[int]) -> Tensor:
     tensor([[3.],
             [3.]])
     """
+    _checks.tensor("grad", grad)
+    if isinstance(shape, (str, bytes, Tensor)) or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in list[object](shape)
+    ):
+        raise TypeError(f"`shape` must be a sequence of ints, got {shape!r}")
     target = tuple(int(s) for s in shape)
     if tuple(grad.shape) == target:
         return grad
@@ -516,6 +525,9 @@ def linear_backward(X: Tensor, W: Tensor, grad_Z: Tensor) -> tuple[Tensor, Tenso
     >>> tuple(gX.shape), tuple(gW.shape), gb
     ((3, 2), (4, 2), tensor([3., 3., 3., 3.]))
     """
+    for name, t in (("X", X), ("W", W), ("grad_Z", grad_Z)):
+        _checks.float_tensor(name, t)
+    _checks.same_dtype(X=X, W=W, grad_Z=grad_Z)
     if X.ndim != 2 or W.ndim != 2 or grad_Z.ndim != 2:
         raise ValueError(
             f"`X`, `W` and `grad_Z` must be matrices, got shapes {tuple(X.shape)}, "
@@ -652,8 +664,15 @@ def reduce_sum(a: Variable, dim: int | None = None, keepdim: bool = False) -> Va
     """
     if dim is not None and not -a.ndim <= dim < max(a.ndim, 1):
         raise ValueError(f"`dim` must be an axis of a {a.ndim}-D variable, got {dim}")
+    flag: object = keepdim
+    if not isinstance(flag, (bool, np.bool_)):
+        raise TypeError(f"`keepdim` must be a bool, got {flag!r}")
     shape, ndim = a.data.shape, a.ndim
-    out = a.data.sum() if dim is None else a.data.sum(dim=dim, keepdim=keepdim)
+    if dim is None:
+        # as torch.sum(x, dim=None, keepdim=True) and numpy: every axis kept with length 1
+        out = a.data.sum().reshape((1,) * ndim if keepdim else ())
+    else:
+        out = a.data.sum(dim=dim, keepdim=keepdim)
 
     def backward(g: Tensor) -> tuple[Tensor, ...]:
         if dim is not None and not keepdim and ndim > 0:
@@ -847,9 +866,15 @@ def _check_targets(logits: Tensor, targets: Tensor) -> Tensor:
     """The targets as int64 labels (any integer dtype accepted; never used as a mask)."""
     _checks.float_tensor("logits", logits)
     if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
-        raise ValueError(f"`logits` must have shape (N, K) with N, K > 0, got {tuple(logits.shape)}")
+        raise ValueError(
+            f"`logits` must have shape (N, K) with N, K > 0, got {tuple(logits.shape)}"
+        )
     return _checks.labels(
-        "targets", targets, num_classes=logits.shape[1], shape=logits.shape[:1], device=logits.device
+        "targets",
+        targets,
+        num_classes=logits.shape[1],
+        shape=logits.shape[:1],
+        device=logits.device,
     )
 
 
@@ -942,7 +967,9 @@ def _seed(output: Variable, grad: Tensor | None) -> Tensor:
             + (f"dtype {grad.dtype}" if isinstance(grad, Tensor) else type(grad).__name__)
         )
     if grad.device != output.device:
-        raise ValueError(f"`grad` must be on the output's device {output.device}, got {grad.device}")
+        raise ValueError(
+            f"`grad` must be on the output's device {output.device}, got {grad.device}"
+        )
     if tuple(grad.shape) != output.shape:
         raise ValueError(
             f"`grad` must have the output's shape {output.shape}, got {tuple(grad.shape)}"
@@ -1020,6 +1047,22 @@ def gradients(
         for v in inputs
     ]
 
+
+def _takes_variable(fn: Callable[..., Variable]) -> Callable[..., Variable]:
+    """``fn`` refusing a first argument that is not a Variable, with a clear TypeError."""
+
+    @functools.wraps(fn)
+    def wrapper(a: object, *args: object, **kwargs: object) -> Variable:
+        if not isinstance(a, Variable):
+            raise TypeError(f"{fn.__name__}: `a` must be a Variable, got {type(a).__name__}")
+        return fn(a, *args, **kwargs)
+
+    return wrapper
+
+
+for _name in ("neg", "transpose", "reshape", "reduce_sum", "mean", "sigmoid", "tanh", "relu",
+              "gelu", "log_softmax"):  # fmt: skip
+    globals()[_name] = _takes_variable(globals()[_name])
 
 # Every public function checks devices and numpy scalars the same way (dlbook._checks).
 _checks.guard_module(globals(), __all__)

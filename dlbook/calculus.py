@@ -133,7 +133,7 @@ def numerical_jacobian(f: TensorFn, x: Tensor, eps: float = 1e-6) -> Tensor:
     eps = _check_positive(eps, "eps")
     if x.numel() == 0:
         raise ValueError(f"`x` must have at least one element, got shape {tuple(x.shape)}")
-    point = x.detach().clone()
+    point = x.detach().clone(memory_format=torch.contiguous_format)  # transposed x works too
     flat = point.view(-1)  # (n,) view into the copy: perturb one coordinate at a time
     columns = []
     for j in range(flat.numel()):
@@ -946,7 +946,7 @@ def gradient_descent(grad_fn: TensorFn, x0: Tensor, lr: float, steps: int) -> Te
     >>> path.tolist()
     [[1.0, 1.0], [0.0, 0.5], [0.0, 0.25]]
     """
-    x0 = _check_float_tensor(x0, "x0")
+    x0 = _checks.float_tensor("x0", x0, non_empty=True)
     lr = _check_positive(lr, "lr")
     steps = _check_steps(steps)
     path = [x0.detach().clone()]
@@ -1228,7 +1228,7 @@ def newton(grad_fn: TensorFn, hess_fn: TensorFn, x0: Tensor, steps: int) -> Tens
     >>> [round(v, 6) for v in path[1].tolist()]
     [0.4, 0.2]
     """
-    x0 = _check_float_tensor(x0, "x0")
+    x0 = _checks.float_tensor("x0", x0, non_empty=True)
     steps = _check_steps(steps)
     if x0.ndim != 1:
         raise ValueError(f"`x0` must be a vector, got shape {tuple(x0.shape)}")

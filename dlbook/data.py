@@ -23,6 +23,7 @@ import hashlib
 import math
 import os
 import urllib.request
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,6 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dlbook import _checks
 from dlbook._io import atomic_write
 from dlbook.devices import generator as _generator
 
@@ -68,19 +70,11 @@ DeviceLike = str | torch.device | None
 # Argument checks shared by every loader
 # --------------------------------------------------------------------------------------
 def _positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
+    return _checks.positive_int(name, value, minimum)
 
 
 def _non_negative(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(float(value)) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
+    return _checks.non_negative(name, value)
 
 
 def _float_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -379,7 +373,11 @@ def linear_data(
         raise ValueError(f"weight must be a non-empty 1-D vector, got shape {tuple(w.shape)}")
     g = _generator(seed)
     X = torch.randn(n, w.numel(), generator=g, dtype=torch.float64)
-    y = X @ w + float(bias) + noise * torch.randn(n, generator=g, dtype=torch.float64)
+    y = (
+        X @ w
+        + _checks.number("bias", bias)
+        + noise * torch.randn(n, generator=g, dtype=torch.float64)
+    )
     return _finish(X, y.to(_float_dtype(dtype)), device, dtype)
 
 
@@ -699,7 +697,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":  # the gzip magic number
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:  # zlib.error: a corrupt deflate stream
             raise ValueError(
                 f"{path} looks gzip-compressed but cannot be decompressed: {err}"
             ) from err
@@ -902,3 +900,7 @@ def load_mnist(
         y_test=labels(test_y),
     )
     return split.to(device) if device is not None else split
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

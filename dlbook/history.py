@@ -922,7 +922,7 @@ def separable_data(
         raise ValueError(f"`n` and `d` must be positive, got n={n}, d={d}")
     if not 0 < gamma <= 0.5:
         raise ValueError(f"`gamma` must lie in (0, 0.5], got {gamma}")
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(_checks.positive_int("seed", seed, minimum=0))
     u = torch.randn(d, generator=g, dtype=torch.float64)
     u = u / u.norm()
     kept: list[Tensor] = []

@@ -281,6 +281,9 @@ def kaiming_normal(
 def _check_affine(x: Tensor, gamma: Tensor, beta: Tensor, shape: tuple[int, ...]) -> None:
     if not all(isinstance(t, Tensor) for t in (x, gamma, beta)):
         raise TypeError("x, gamma and beta must be tensors")
+    for name, t in (("x", x), ("gamma", gamma), ("beta", beta)):
+        _checks.float_tensor(name, t)
+    _checks.same_dtype(x=x, gamma=gamma, beta=beta)
     for name, t in (("gamma", gamma), ("beta", beta)):
         if tuple(t.shape) != shape:
             raise ValueError(f"{name} must have shape {shape} to match x, got {tuple(t.shape)}")
@@ -365,8 +368,7 @@ def batch_norm(
         if not isinstance(t, Tensor) or tuple(t.shape) != (C,):
             got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
             raise ValueError(f"{name} must have shape ({C},) to match x, got {got}")
-    if isinstance(momentum, bool) or not 0 <= momentum <= 1:
-        raise ValueError(f"momentum must lie in [0, 1], got {momentum!r}")
+    _checks.probability("momentum", momentum)
     _non_negative("eps", eps)
     dims = (0,) if x.ndim == 2 else (0, 2)  # every axis but the channels
     shape = (1, C) if x.ndim == 2 else (1, C, 1)  # (C,) -> broadcastable against x
@@ -433,6 +435,9 @@ def batch_norm_backward(dy: Tensor, x: Tensor, gamma: Tensor, *, eps: float = 1e
     if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[0] < 2:
         got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise ValueError(f"x must have shape (N, C) with N >= 2, got {got}")
+    _checks.float_tensor("x", x)
+    _checks.float_tensor("dy", dy)
+    _checks.float_tensor("gamma", gamma)
     if not isinstance(dy, Tensor) or dy.shape != x.shape:
         got = tuple(dy.shape) if isinstance(dy, Tensor) else type(dy).__name__
         raise ValueError(f"dy must have the shape of x {tuple(x.shape)}, got {got}")

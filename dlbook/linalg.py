@@ -133,6 +133,8 @@ def lp_norm(x: Tensor, p: float) -> Tensor:
 def _scaled_norm(a: Tensor, p: float, dim: int | tuple[int, ...]) -> Tensor:
     """(sum a^p)^(1/p) of non-negative ``a`` over ``dim``, scaled by the largest entry first
     so that a^p neither overflows nor underflows; an infinite entry gives inf (not NaN)."""
+    if a.numel() == 0:  # an empty sum is 0
+        return a.sum(dim=dim)
     scale = a.amax(dim=dim, keepdim=True)
     safe = torch.where((scale > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
     out = safe * ((a / safe) ** p).sum(dim=dim, keepdim=True) ** (1.0 / p)
@@ -570,6 +572,8 @@ def matrix_norm(A: Tensor, kind: str = "fro") -> Tensor:
     if kind == "fro":
         # scaled by the largest entry: no overflow where the true norm is finite (1e30 in float32)
         return _scaled_norm(A.abs().reshape(-1), 2.0, dim=-1)
+    if A.numel() == 0:
+        raise ValueError(f"`A` must be non-empty for the {kind!r} norm, got shape {tuple(A.shape)}")
     if kind in ("spectral", "nuclear"):
         _finite("A", A)  # the SVD of a matrix with inf/NaN entries is undefined
     if kind == "1":

@@ -27,10 +27,10 @@ data, which is how every fit here handles ``fit_intercept=True``.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -65,27 +65,15 @@ def _float_tensor(name: str, value: object) -> Tensor:
 
 
 def _non_negative(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"`{name}` must be finite and non-negative, got {value}")
-    return float(value)
+    return _checks.number(name, value, minimum=0.0, what="finite and non-negative")
 
 
 def _positive(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"`{name}` must be finite and positive, got {value}")
-    return float(value)
+    return _checks.number(name, value, minimum=0.0, strict=True, what="finite and positive")
 
 
 def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"`{name}` must be at least 1, got {value}")
-    return value
+    return _checks.positive_int(name, value)
 
 
 def _data(X: object, y: object) -> tuple[Tensor, Tensor]:
@@ -111,6 +99,8 @@ def _data(X: object, y: object) -> tuple[Tensor, Tensor]:
 
 def _centre(X: Tensor, y: Tensor, fit_intercept: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Centred data and the means (zeros without an intercept): ``b = y_mean - x_mean @ w``."""
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"`fit_intercept` must be a bool, got {type(fit_intercept).__name__}")
     if not fit_intercept:
         return X, y, X.new_zeros(X.shape[1]), y.new_zeros(y.shape[1:])
     x_mean, y_mean = X.mean(dim=0), y.mean(dim=0)  # (D,), () or (m,)

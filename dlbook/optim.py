@@ -41,17 +41,16 @@ __all__ = [
 # Checking hyper-parameters
 # --------------------------------------------------------------------------------------
 def _non_negative(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
+    # numpy scalars (np.float32(0.1)) and 0-d tensors are numbers; NaN and bool are not
+    return _checks.number(name, value, minimum=0.0, what="a number >= 0")
 
 
 def _unit_interval(name: str, value: float, *, closed: bool = False) -> float:
     """A decay rate such as beta or alpha: in [0, 1) (or [0, 1] when ``closed``)."""
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not is_number or not (0 <= value <= 1 if closed else 0 <= value < 1):
+    v = _checks.number(name, value)
+    if not (0 <= v <= 1 if closed else 0 <= v < 1):
         raise ValueError(f"{name} must lie in [0, 1{']' if closed else ')'}, got {value!r}")
-    return float(value)
+    return v
 
 
 def _same_shape(param: Tensor, grad: Tensor, **buffers: Tensor | None) -> None:
@@ -59,7 +58,15 @@ def _same_shape(param: Tensor, grad: Tensor, **buffers: Tensor | None) -> None:
         raise TypeError(
             f"param and grad must be tensors, got {type(param).__name__} and {type(grad).__name__}"
         )
+    if not param.dtype.is_floating_point:
+        raise TypeError(f"param must be a floating-point tensor, got dtype {param.dtype}")
     for name, tensor in {"grad": grad, **buffers}.items():
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"{name} must be a tensor or None, got {type(tensor).__name__}")
+        if tensor is not None and tensor.device != param.device:
+            raise ValueError(
+                f"{name} must be on param's device {param.device}, got {tensor.device}"
+            )
         if tensor is not None and tensor.shape != param.shape:
             raise ValueError(
                 f"{name} must have the shape of param {tuple(param.shape)}, "
@@ -569,15 +576,11 @@ class AdamW(Adam):
 # Learning-rate schedules: pure functions of the step
 # --------------------------------------------------------------------------------------
 def _step_number(step: int) -> int:
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ValueError(f"step must be an int >= 0, got {step!r}")
-    return step
+    return _checks.positive_int("step", step, minimum=0)
 
 
 def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
+    return _checks.positive_int(name, value)
 
 
 def step_lr(step: int, *, lr: float, step_size: int, gamma: float = 0.1) -> float:

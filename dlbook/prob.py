@@ -273,6 +273,7 @@ def empirical_cdf(samples: Tensor, x: Tensor) -> Tensor:
         raise ValueError(
             f"`samples` must be a non-empty 1-D tensor, got shape {tuple(samples.shape)}"
         )
+    x = _checks.float_tensor("x", x, convert=True).to(samples.device)
     ordered = torch.sort(samples).values
     # Number of samples <= x: the insertion point to the right of any ties.
     count = torch.searchsorted(ordered, x.to(ordered.dtype).contiguous(), right=True)

@@ -129,16 +129,16 @@ def test_sliding_windows_match_a_python_loop(
     [
         (([1.0, 2.0, 3.0], 1), TypeError, "series must be a torch.Tensor"),
         ((torch.zeros(2, 3, 4), 1), ValueError, r"shape \(T,\) or \(T, F\)"),
-        ((torch.zeros(5), 0), ValueError, "length must be at least 1"),
-        ((torch.zeros(5), 2, 0), ValueError, "horizon must be at least 1"),
-        ((torch.zeros(5), 2.0), TypeError, "length must be an int"),
+        ((torch.zeros(5), 0), ValueError, "length`? must be .*at least 1"),
+        ((torch.zeros(5), 2, 0), ValueError, "horizon`? must be .*at least 1"),
+        ((torch.zeros(5), 2.0), TypeError, "length`? must be an int"),
         ((torch.zeros(5), 4, 2), ValueError, "fewer than length"),
     ],
 )
 def test_sliding_windows_rejects_bad_input(args: Any, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         data.sliding_windows(*args)
-    with pytest.raises(ValueError, match="stride must be at least 1"):
+    with pytest.raises(ValueError, match="stride`? must be .*at least 1"):
         data.sliding_windows(torch.zeros(5), 2, stride=0)
 
 
@@ -205,9 +205,9 @@ def test_linear_data_noise_level() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"n": 0}, ValueError, "n must be at least"),
+        ({"n": 0}, ValueError, "n`? must be .*at least"),
         ({"n": 10, "noise": -1.0}, ValueError, "noise"),
-        ({"n": 2.5}, TypeError, "n must be an int"),
+        ({"n": 2.5}, TypeError, "n`? must be an int"),
         ({"n": 10, "dtype": torch.int32}, TypeError, "dtype"),
     ],
 )
