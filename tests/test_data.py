@@ -138,7 +138,7 @@ def test_sliding_windows_match_a_python_loop(
 def test_sliding_windows_rejects_bad_input(args: Any, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         data.sliding_windows(*args)
-    with pytest.raises(ValueError, match="stride`? must be .*at least 1"):
+    with pytest.raises(ValueError, match=r"stride`? must be .*at least 1"):
         data.sliding_windows(torch.zeros(5), 2, stride=0)
 
 

@@ -293,7 +293,7 @@ def test_bad_input_is_rejected_with_clear_errors() -> None:
         linear.fit_least_squares(torch.zeros(0, 2, dtype=F64), torch.zeros(0, dtype=F64))
     with pytest.raises(ValueError, match="`t` must be finite and non-negative"):
         linear.soft_threshold(y, -0.1)
-    with pytest.raises(ValueError, match="`steps` must be .*at least 1"):
+    with pytest.raises(ValueError, match=r"`steps` must be .*at least 1"):
         linear.lasso_ista(X, y, 0.1, steps=0)
     with pytest.raises(ValueError, match="`lr` must be finite and positive"):
         linear.lasso_ista(X, y, 0.1, lr=0.0)
@@ -311,7 +311,7 @@ def test_bad_input_is_rejected_with_clear_errors() -> None:
         linear.lasso_subgradient(X, y, float("nan"))
     with pytest.raises(ValueError, match="`lams` must hold at least one value"):
         linear.lasso_path(X, y, [])
-    with pytest.raises(ValueError, match="`degree` must be .*at least 1"):
+    with pytest.raises(ValueError, match=r"`degree` must be .*at least 1"):
         linear.polynomial_features(y, 0)
     with pytest.raises(ValueError, match="`x` must be a vector"):
         linear.polynomial_features(X, 2)
