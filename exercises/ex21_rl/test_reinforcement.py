@@ -260,16 +260,30 @@ def test_q_learning_update_bad_inputs(submission: types.ModuleType) -> None:
 
 
 # ---------------------------------------------------------------------- Exercise 21.4
-def loss_and_gradients(result: Any, args: Any, kwargs: Any) -> Any:
-    """The loss, and the gradients it sends into log_probs and (wrongly) into returns."""
-    result.backward()
-    log_probs, returns = args[0], args[1]
+def loss_and_gradients(loss: torch.Tensor, log_probs: torch.Tensor, returns: torch.Tensor) -> Any:
+    """The loss and the gradients it sends into log_probs and (wrongly, if the returns are
+    not treated as constants) into returns."""
+    loss.backward()
     leak = returns.grad if returns.grad is not None else torch.zeros_like(returns)
     return {
-        "loss": result.detach(),
+        "loss": loss.detach(),
         "d loss / d log_probs": log_probs.grad,
         "d loss / d returns": leak,
     }
+
+
+def with_gradients(loss_fn: Any) -> Any:
+    """The student's ``loss_fn`` followed by backward."""
+
+    def reinforce_loss(log_probs: torch.Tensor, returns: torch.Tensor, *rest: Any) -> Any:
+        return loss_and_gradients(loss_fn(log_probs, returns, *rest), log_probs, returns)
+
+    return reinforce_loss
+
+
+def reference_with_gradients(log_probs: torch.Tensor, returns: torch.Tensor, *rest: Any) -> Any:
+    """The book's reinforce_loss followed by backward."""
+    return loss_and_gradients(rl.reinforce_loss(log_probs, returns, *rest), log_probs, returns)
 
 
 def test_reinforce_loss_fixed_inputs(submission: types.ModuleType, device: torch.device) -> None:
@@ -304,13 +318,13 @@ def test_reinforce_loss_fixed_inputs(submission: types.ModuleType, device: torch
         Case("gradients with baseline and mask", (leaf(T, N), leaf(T, N), leaf(T, N), mask)),
     ]
     check(
-        submission.reinforce_loss,
-        rl.reinforce_loss,
+        with_gradients(submission.reinforce_loss),
+        reference_with_gradients,
         grad_cases,
         exercise="Exercise 21.4",
         rtol=1e-10,
         atol=1e-12,
-        observe=loss_and_gradients,
+        also_hidden=[rl.reinforce_loss],
     )
 
 
