@@ -12,7 +12,9 @@ falling linearly to zero. Each trained generator is scored by VEEGAN's protocol
 seed, with the process CPU time of each run (``time.process_time``), to
 ``benchmarks/gan_modes.json``, which the chapter reads. Runs can be split over processes
 (``--problems grid --seeds 2 --out part.json``) and the parts joined with
-``--merge part1.json part2.json ...``.
+``--merge part1.json part2.json ...``. ``--variant NAME`` trains one of the ablation's
+variants (``VARIANTS``: the recipe with one ingredient changed) instead; the chapter's
+ablation table reads those runs from ``benchmarks/gan_ablation.json``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,23 @@ RECIPE: dict[str, float | int] = {
 }
 
 
+#: The ablation of Chapter 16, section 16.6: each variant changes the recipe as shown.
+VARIANTS: dict[str, dict[str, object]] = {
+    "PacGAN2 recipe": {},
+    "+ EMA of G (0.999)": {"ema": 0.999},
+    "+ Adam betas (0.5, 0.9)": {"betas": (0.5, 0.9)},
+    "+ 2 D steps per G step": {"critic_steps": 2},
+    "+ 8-D code": {"latent_dim": 8},
+    "WGAN-GP (no packing)": {
+        "pack": 1,
+        "objective": "wgan-gp",
+        "critic_steps": 5,
+        "betas": (0.5, 0.9),
+        "discriminator_lr": 1e-3,
+    },
+}
+
+
 def problems() -> dict[str, tuple[torch.Tensor, torch.Tensor, float]]:
     """The two data sets of section 16.5: samples, true modes and their std."""
     ring, _ = data.gaussian_ring(20_000, seed=0)
@@ -58,6 +77,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("gan_modes.json"))
     parser.add_argument("--merge", type=Path, nargs="+", help="join these result files")
+    parser.add_argument(
+        "--variant", default="PacGAN2 recipe", choices=list(VARIANTS), help="see VARIANTS"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     runs = []
@@ -71,12 +93,14 @@ def main() -> None:
             continue
         for seed in args.seeds:
             start = time.process_time()
-            drawn = gan.fit_and_sample(samples, seed=seed, steps=args.steps, **RECIPE)  # type: ignore[arg-type]
+            kwargs = {**RECIPE, **VARIANTS[args.variant]}
+            drawn = gan.fit_and_sample(samples, seed=seed, steps=args.steps, **kwargs)  # type: ignore[arg-type]
             cpu = time.process_time() - start
             score = metrics.mode_coverage(drawn.double(), centres, std)
             runs.append(
                 {
                     "problem": name,
+                    "variant": args.variant,
                     "seed": seed,
                     "modes": score.modes,
                     "num_modes": score.num_modes,
@@ -97,6 +121,7 @@ def main() -> None:
         print(f"{name:8} {modes:6.2f} {quality:13.1%}  {len(mine)}")
     result = {
         "recipe": RECIPE,
+        "variants": VARIANTS,
         "steps": args.steps,
         "threads": args.threads,
         "torch": torch.__version__,
