@@ -536,7 +536,7 @@ def accumulate_gradients(
     inputs: Tensor,
     targets: Tensor,
     micro_batches: int,
-) -> float:
+) -> tuple[float, list[Tensor | None]]:
     r"""Fill ``p.grad`` with the big-batch gradient, computed over ``micro_batches`` pieces.
 
     .. math::
@@ -563,8 +563,9 @@ def accumulate_gradients(
 
     Returns
     -------
-    float
-        The big-batch loss :math:`L_B`.
+    (float, list of Tensor)
+        The big-batch loss :math:`L_B`, and the gradients (the tensors now in ``p.grad``,
+        in the order of ``model.parameters()``; ``None`` for a parameter that took no part).
 
     Raises
     ------
@@ -576,8 +577,8 @@ def accumulate_gradients(
     --------
     >>> model = nn.Linear(2, 1)
     >>> X, y = torch.randn(6, 2), torch.randn(6, 1)
-    >>> loss = accumulate_gradients(model, nn.MSELoss(), X, y, 3)
-    >>> g = model.weight.grad.clone(); model.zero_grad()
+    >>> loss, grads = accumulate_gradients(model, nn.MSELoss(), X, y, 3)
+    >>> g = grads[0].clone(); model.zero_grad()
     >>> nn.MSELoss()(model(X), y).backward()
     >>> torch.allclose(g, model.weight.grad, atol=1e-6)
     True
@@ -598,7 +599,7 @@ def accumulate_gradients(
         loss = loss_fn(model(x_j), y_j)
         (loss * (len(x_j) / N)).backward()  # weight |B_j| / |B|
         total += float(loss.detach()) * len(x_j) / N
-    return total
+    return total, [p.grad for p in model.parameters()]
 
 
 def ring_allreduce(tensors: Sequence[Tensor]) -> list[Tensor]:

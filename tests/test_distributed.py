@@ -201,8 +201,10 @@ def test_accumulate_gradients_equals_one_backward_pass(k: int, device: torch.dev
     net = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 4)).double().to(device)
     X = torch.randn(10, 6, dtype=torch.float64, device=device)
     y = torch.randint(0, 4, (10,), device=device)
-    loss = distributed.accumulate_gradients(net, F.cross_entropy, X, y, k)
+    loss, returned = distributed.accumulate_gradients(net, F.cross_entropy, X, y, k)
     got = [p.grad.clone() for p in net.parameters() if p.grad is not None]
+    assert len(got) == len(returned) == 4
+    assert all(r is p.grad for r, p in zip(returned, net.parameters(), strict=True))
     net.zero_grad()
     full = F.cross_entropy(net(X), y)
     full.backward()

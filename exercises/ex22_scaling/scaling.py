@@ -35,8 +35,8 @@ def accumulate_gradients(
     inputs: Tensor,
     targets: Tensor,
     micro_batches: int,
-) -> float:
-    """Exercise 22.3: fill p.grad with the big-batch gradient; return the big-batch loss."""
+) -> tuple[float, list[Tensor | None]]:
+    """Exercise 22.3: fill p.grad with the big-batch gradient; return (loss, gradients)."""
     raise NotImplementedError("Exercise 22.3: accumulate_gradients")
 
 
