@@ -487,3 +487,40 @@ def test_errors(label: str, call: object, error: type[Exception], match: str) ->
 def test_step_before_reset_raises() -> None:
     with pytest.raises(RuntimeError, match="reset"):
         rl.CartPole().step(torch.tensor([0]))
+
+
+# ------------------------------------------------------------------------- devices
+def test_results_follow_the_inputs_device(device: torch.device) -> None:
+    P, R = (t.to(device) for t in rl.gridworld())
+    v, pi, _ = rl.value_iteration(P, R, 0.9)
+    v_cpu, pi_cpu, _ = rl.value_iteration(*rl.gridworld(), 0.9)
+    assert v.device == device and pi.device == device
+    torch.testing.assert_close(v.cpu(), v_cpu, rtol=1e-12, atol=1e-12)
+    assert torch.equal(pi.cpu(), pi_cpu)
+    assert rl.policy_evaluation(P, R, pi, 0.9).device == device
+    r = torch.ones(2, 5, device=device)
+    assert rl.discounted_returns(r, 0.9).device == device
+    y = rl.td_target(r[:, 0], r, torch.zeros(2, dtype=torch.bool, device=device), 0.9)
+    assert y.device == device
+    env = rl.CartPole(2, device=device)
+    obs = env.reset(seed=0)
+    out = env.step(torch.tensor([0, 1], device=device))
+    assert obs.device == device and all(t.device == device for t in out)
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool]
+)
+def test_every_integer_action_dtype_works(dtype: torch.dtype) -> None:
+    reference, ours = rl.CartPole(3), rl.CartPole(3)
+    reference.reset(seed=5)
+    ours.reset(seed=5)
+    actions = torch.tensor([1, 0, 1])
+    expected = reference.step(actions)[0]
+    assert torch.equal(ours.step(actions.to(dtype))[0], expected)
+    P, R = rl.gridworld()
+    policy = torch.ones(12, dtype=torch.long)
+    torch.testing.assert_close(
+        rl.policy_evaluation(P, R, policy.to(dtype) if dtype != torch.bool else policy, 0.9),
+        rl.policy_evaluation(P, R, policy, 0.9),
+    )
