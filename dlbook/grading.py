@@ -5,9 +5,18 @@ The exercise tests in ``exercises/`` call :func:`check` with the student's funct
 the expected output first; then the student's function runs
 
 * on fresh copies of the inputs (so an in-place change is caught and reported),
-* with the reference it is compared against switched off everywhere ``dlbook`` and the
-  student's module can reach it (delegating to the answer fails with a message saying so),
-* under a time limit (a runaway loop fails with a message instead of hanging).
+* in a child process forked for the check (on POSIX, while no GPU is in use), so that the
+  time limit is enforced from outside (the parent kills the child: no signal to catch, no
+  timer to cancel, on every Python version) and nothing the student's code does reaches
+  the grader: the expected value is computed in the parent *after* the student's call,
+  so no frame holds it while student code runs;
+* with the reference it is compared against switched off wherever the student's code could
+  reach it: every binding of it, and any function running the reference's code under
+  another name (a default argument, a ``functools.partial``, a copy of its code object, its
+  module imported again under another name, a helper that re-exports it) is stopped by a
+  profile hook that recognises the reference's code by file and line;
+* with the references' code snapshotted when the grader is imported, so a submission that
+  patches a reference at import time is caught and the reference is restored.
 
 A failure names the exercise, the input, the expected and the received value, the
 shapes, and the largest error. :func:`load_submission` loads a student's stub file, or, to
@@ -18,11 +27,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import importlib.util
+import os
+import pickle
 import signal
 import sys
 import threading
 import time
+import traceback
 import types
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -118,8 +131,17 @@ def _copy_function(function: Callable[..., Any]) -> Callable[..., Any]:
     """A new function object running the same code, so it is not the reference object."""
     if not isinstance(function, types.FunctionType):
         raise TypeError(f"reference must be a plain Python function, got {type(function)}")
+    inner = getattr(function, "__wrapped__", None)
+    if isinstance(inner, types.FunctionType):  # a dlbook function wearing _checks.guarded
+        from dlbook import _checks
+
+        wrapped = _checks.guarded(_copy_function(inner))
+        wrapped.__module__ = "reference_solutions"
+        return wrapped
+    # A copy marked as such, so the grader's call watch (which recognises the reference by
+    # file and line) lets this sanctioned copy run.
     clone = types.FunctionType(
-        function.__code__.replace(),
+        function.__code__.replace(co_filename=f"{function.__code__.co_filename} (reference copy)"),
         function.__globals__,
         function.__name__,
         function.__defaults__,
@@ -172,7 +194,14 @@ def load_submission(
         raise ValueError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # fresh every time: a re-run sees the student's edits
+    before = {name: [_snapshot(f) for f in _chain(ref)] for name, ref in references.items()}
     spec.loader.exec_module(module)
+    tampered = [  # a reference patched while the file was imported: put it back, and remember
+        _label(references[name])
+        for name, snaps in before.items()
+        if any([_restore(snap) for snap in snaps])
+    ]
+    module.__dict__["__dlbook_tampered__"] = tampered
     missing = [name for name in references if not callable(getattr(module, name, None))]
     if missing:
         raise AttributeError(f"{path} must define the function(s) {missing}; did you rename one?")
@@ -262,6 +291,244 @@ def _run_in_thread(
     return outcome["value"]
 
 
+def _can_fork() -> bool:
+    """Whether student code can run in a forked child (POSIX, and no CUDA context to lose)."""
+    if not hasattr(os, "fork") or os.environ.get("DLBOOK_GRADING_IN_PROCESS") == "1":
+        return False
+    return not (torch.cuda.is_available() and torch.cuda.is_initialized())
+
+
+def _send(fd: int, payload: Any) -> None:
+    try:
+        data = pickle.dumps(payload)
+    except Exception as err:  # the result (or the inputs after the call) cannot be sent back
+        data = pickle.dumps(("unreadable", f"{type(err).__name__}: {err}"))
+    os.write(fd, len(data).to_bytes(8, "big"))
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _receive(fd: int, length: int) -> bytes:
+    chunks, left = [], length
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError("the grading child closed its pipe early")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _error_info(err: BaseException) -> dict[str, Any]:
+    pickled: bytes | None = None
+    with contextlib.suppress(Exception):
+        data = pickle.dumps(err)
+        pickle.loads(data)  # it must also come back (its class importable, its args fit)
+        pickled = data
+    return {
+        "pickled": pickled,
+        "mro": [c.__name__ for c in type(err).__mro__],
+        "message": str(err),
+        "traceback": traceback.format_exc(),
+    }
+
+
+def _rebuild_error(info: Mapping[str, Any]) -> BaseException:
+    """The child's exception, in the parent: itself if it travels, else its builtin base."""
+    err: BaseException | None = None
+    if info["pickled"] is not None:
+        with contextlib.suppress(Exception):
+            err = pickle.loads(info["pickled"])
+    if err is None:
+        import builtins
+
+        for name in info["mro"]:
+            cls = getattr(builtins, name, None)
+            if isinstance(cls, type) and issubclass(cls, BaseException):
+                with contextlib.suppress(Exception):
+                    err = cls(info["message"])
+                    break
+    if err is None:
+        err = RuntimeError(info["message"])
+    add_note = getattr(err, "add_note", None)
+    if add_note is not None and not isinstance(err, _ReferenceCalled):
+        add_note("In the grading child process:\n" + str(info["traceback"]))
+    return err
+
+
+def _run_forked(
+    function: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    seconds: float,
+    message: str,
+    hits: list[str],
+) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """Run the call in a forked child; kill it after ``seconds`` (a limit no code inside can
+    catch or cancel). Returns (result, args, kwargs) as they are after the call."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, send the outcome, exit without any cleanup
+        try:
+            os.close(read_fd)
+            torch.set_num_threads(1)
+            profile = sys.getprofile()
+            sys.setprofile(profile)
+            try:
+                result = function(*args, **kwargs)
+                outcome: tuple[Any, ...] = ("ok", result, tuple(args), dict(kwargs))
+            except BaseException as err:
+                outcome = ("raise", _error_info(err))
+            _send(write_fd, (outcome, list(hits), sys.getprofile() is profile))
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        import select
+
+        ready, _, _ = select.select([read_fd], [], [], seconds)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            raise GradingTimeoutError(message)
+        length = int.from_bytes(_receive(read_fd, 8), "big")
+        outcome, child_hits, watched = pickle.loads(_receive(read_fd, length))
+    except EOFError:
+        raise AssertionError(
+            f"{message.split(' did not return')[0]} ended the process it ran in (os._exit, a "
+            "crash, or a signal) without returning"
+        ) from None
+    finally:
+        os.close(read_fd)
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    return _unpack(outcome, child_hits, watched, message, hits)
+
+
+class _ForkSession:
+    """One forked child that runs every case of one ``check`` (one fork per check, not per
+    case). It is forked at the first call, while the reference is hidden and the call watch
+    is on, and keeps them for its whole life; it never holds an expected value."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.pid = 0
+        self.requests = self.replies = -1
+
+    def _start(self, hits: list[str]) -> None:
+        to_child, from_parent = os.pipe()
+        to_parent, from_child = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(from_parent)
+                os.close(to_parent)
+                self._serve(to_child, from_child, hits)
+            finally:
+                os._exit(0)
+        os.close(to_child)
+        os.close(from_child)
+        self.pid, self.requests, self.replies = pid, from_parent, to_parent
+
+    def _serve(self, read_fd: int, write_fd: int, hits: list[str]) -> None:
+        torch.set_num_threads(1)
+        profile = sys.getprofile()
+        while True:
+            header = os.read(read_fd, 8)
+            if len(header) < 8:
+                return
+            args, kwargs = pickle.loads(_receive(read_fd, int.from_bytes(header, "big")))
+            sys.setprofile(profile)  # re-armed: a hook that raised is switched off by Python
+            try:
+                result = self.function(*args, **kwargs)
+                outcome: tuple[Any, ...] = ("ok", result, tuple(args), dict(kwargs))
+            except BaseException as err:
+                outcome = ("raise", _error_info(err))
+            watched = sys.getprofile() is profile
+            _send(write_fd, (outcome, list(hits), watched))
+            hits.clear()
+
+    def call(
+        self,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        seconds: float,
+        message: str,
+        hits: list[str],
+    ) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+        try:
+            request = pickle.dumps((tuple(args), dict(kwargs)))
+        except Exception:  # inputs that cannot travel: a child forked for this call alone
+            return _run_forked(self.function, args, kwargs, seconds, message, hits)
+        if not self.pid:
+            self._start(hits)
+        os.write(self.requests, len(request).to_bytes(8, "big"))
+        view = memoryview(request)
+        while view:
+            view = view[os.write(self.requests, view) :]
+        import select
+
+        ready, _, _ = select.select([self.replies], [], [], seconds)
+        if not ready:
+            self.close()
+            raise GradingTimeoutError(message)
+        try:
+            length = int.from_bytes(_receive(self.replies, 8), "big")
+            outcome, child_hits, watched = pickle.loads(_receive(self.replies, length))
+        except EOFError:
+            self.close()
+            raise AssertionError(
+                f"{message.split(' did not return')[0]} ended the process it ran in "
+                "(os._exit, a crash, or a signal) without returning"
+            ) from None
+        return _unpack(outcome, child_hits, watched, message, hits)
+
+    def close(self) -> None:
+        if self.pid:
+            for fd in (self.requests, self.replies):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+#: The fork session of the check in progress (see check and check_raises).
+_SESSIONS: list[_ForkSession] = []
+
+
+@contextlib.contextmanager
+def _fork_session(function: Callable[..., Any]) -> Iterator[None]:
+    session = _ForkSession(function)
+    _SESSIONS.append(session)
+    try:
+        yield
+    finally:
+        _SESSIONS.remove(session)
+        session.close()
+
+
+def _unpack(
+    outcome: tuple[Any, ...], child_hits: list[str], watched: bool, message: str, hits: list[str]
+) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    hits.extend(child_hits)
+    if not watched and not child_hits:
+        hits.append("the grader's call watch (sys.setprofile was changed)")
+    if outcome[0] == "unreadable":
+        raise AssertionError(
+            f"{message.split(' did not return')[0]} returned a value the grader cannot read "
+            f"back ({outcome[1]})"
+        )
+    if outcome[0] == "raise":
+        raise _rebuild_error(outcome[1])
+    return outcome[1], outcome[2], outcome[3]
+
+
 class _Blocked:
     """Stands in for the reference while the student's code runs."""
 
@@ -269,7 +536,13 @@ class _Blocked:
         self.label = label
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _WATCHES:  # recorded, so that swallowing the exception does not help
+            _WATCHES[-1].append(self.label)
         raise _ReferenceCalled(self.label)
+
+
+#: The hit lists of the call watches in force (see _watch_calls).
+_WATCHES: list[list[str]] = []
 
 
 def _label(reference: Callable[..., Any]) -> str:
@@ -304,13 +577,97 @@ def _reference_hidden(
             space[key] = value
 
 
+_Snapshot = tuple[Any, Any, Any, Any]
+
+
+def _snapshot(function: Callable[..., Any]) -> _Snapshot:
+    """What a reference runs: its code, defaults and keyword defaults."""
+    return (
+        function,
+        getattr(function, "__code__", None),
+        getattr(function, "__defaults__", None),
+        copy.copy(getattr(function, "__kwdefaults__", None)),
+    )
+
+
+def _restore(snap: _Snapshot) -> bool:
+    """Put a reference back as snapshotted; True if something had changed."""
+    function, code, defaults, kwdefaults = snap
+    if code is None:
+        return False
+    changed = (
+        function.__code__ is not code
+        or function.__defaults__ is not defaults
+        or function.__kwdefaults__ != kwdefaults
+    )
+    if changed:
+        function.__code__, function.__defaults__ = code, defaults
+        function.__kwdefaults__ = kwdefaults
+    return bool(changed)
+
+
+def _code_keys(functions: Sequence[Callable[..., Any]]) -> dict[tuple[str, int], str]:
+    """(file, first line) of each function's code: any frame running it is the reference,
+    whatever name, module copy or wrapper it was reached through."""
+    keys: dict[tuple[str, int], str] = {}
+    for f in functions:
+        code = getattr(_innermost(f), "__code__", None)
+        if code is not None:  # the function's own code, not a shared checking wrapper's
+            keys[(code.co_filename, code.co_firstlineno)] = _label(f)
+    return keys
+
+
+def _chain(function: Any) -> list[Any]:
+    """``function`` and every function it wraps (``__wrapped__``), outermost first."""
+    chain = [function]
+    while len(chain) < 16 and getattr(chain[-1], "__wrapped__", None) is not None:
+        chain.append(chain[-1].__wrapped__)
+    return chain
+
+
+def _innermost(function: Any) -> Any:
+    for _ in range(16):
+        inner = getattr(function, "__wrapped__", None)
+        if inner is None:
+            break
+        function = inner
+    return function
+
+
+@contextlib.contextmanager
+def _watch_calls(keys: Mapping[tuple[str, int], str]) -> Iterator[list[str]]:
+    """A profile hook that stops any call into the code in ``keys``; yields the hits."""
+    hits: list[str] = []
+
+    def hook(frame: types.FrameType, event: str, arg: Any) -> None:
+        if event == "call":
+            code = frame.f_code
+            label = keys.get((code.co_filename, code.co_firstlineno))
+            if label is not None:
+                hits.append(label)
+                raise _ReferenceCalled(label)
+
+    _WATCHES.append(hits)
+    old = sys.getprofile()
+    sys.setprofile(hook)
+    threading.setprofile(hook)
+    try:
+        yield hits
+    finally:
+        switched_off = sys.getprofile() is not hook and not hits
+        sys.setprofile(old)
+        threading.setprofile(None)
+        _WATCHES.remove(hits)
+        if switched_off:
+            hits.append("the grader's call watch (sys.setprofile was changed)")
+
+
 def _is_reference(function: Callable[..., Any], reference: Callable[..., Any]) -> bool:
     seen = 0
     current: Any = function
+    target = getattr(_innermost(reference), "__code__", object())
     while current is not None and seen < 16:
-        if current is reference or getattr(current, "__code__", None) is getattr(
-            reference, "__code__", object()
-        ):
+        if current is reference or getattr(current, "__code__", None) is target:
             return True
         current = getattr(current, "__wrapped__", None)
         seen += 1
@@ -337,17 +694,34 @@ def _call_student(
         )
     module = sys.modules.get(getattr(student, "__module__", "") or "")
     namespaces = [vars(module)] if module is not None else []
+    tampered = getattr(module, "__dlbook_tampered__", None) if module is not None else None
+    if tampered:
+        raise ReferenceUsedError(
+            f"{exercise}: importing your file changed the reference(s) {tampered}; the "
+            "grader put them back. Write the function yourself."
+        )
     args = copy.deepcopy(case.args)
     kwargs = copy.deepcopy(dict(case.kwargs))
+    keys = _code_keys([reference, *also_hidden])
     try:
-        with _reference_hidden(reference, namespaces, also_hidden):
-            result = run_with_timeout(
-                student,
-                args,
-                kwargs,
-                seconds=timeout,
-                what=f"{exercise}: `{name}` on {_describe_case(case)}",
-            )
+        what = f"{exercise}: `{name}` on {_describe_case(case)}"
+        with _reference_hidden(reference, namespaces, also_hidden), _watch_calls(keys) as hits:
+            if _can_fork() and timeout > 0:
+                message = (
+                    f"{what} did not return within {timeout:g} s. Look for a loop that never "
+                    "ends, or work that grows much faster than the input."
+                )
+                session = _SESSIONS[-1] if _SESSIONS else None
+                if session is not None and session.function is student:
+                    result, args, kwargs = session.call(args, kwargs, timeout, message, hits)
+                else:
+                    result, args, kwargs = _run_forked(
+                        student, args, kwargs, timeout, message, hits
+                    )
+            else:
+                result = run_with_timeout(student, args, kwargs, seconds=timeout, what=what)
+        if hits:
+            raise _ReferenceCalled(hits[0])
     except NotImplementedError:
         raise NotImplementedYetError(
             f"{exercise}: `{name}` is not implemented yet (it raises NotImplementedError). "
@@ -391,13 +765,30 @@ def _check_inputs_untouched(
 
 def _differs(before: Any, after: Any) -> bool:
     if isinstance(before, Tensor) and isinstance(after, Tensor):
-        return before.shape != after.shape or not torch.equal(before, after)
+        if before.shape != after.shape or before.dtype != after.dtype:
+            return True
+        if before.device.type == "meta" or after.device.type == "meta":
+            return False
+        b, a = before.detach().cpu(), after.detach().cpu()
+        both_nan = torch.isnan(b) & torch.isnan(a) if b.is_floating_point() else None
+        if both_nan is not None:  # NaN inputs are unchanged if they are still NaN
+            b, a = b.masked_fill(both_nan, 0), a.masked_fill(both_nan, 0)
+        return not torch.equal(b, a)
+    if isinstance(before, torch.nn.Module) and isinstance(after, torch.nn.Module):
+        return before.training != after.training or _differs(
+            dict(before.state_dict()), dict(after.state_dict())
+        )
     if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
         return before.shape != after.shape or not np.array_equal(before, after, equal_nan=True)
     if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
         return len(before) != len(after) or any(map(_differs, before, after))
     if isinstance(before, Mapping) and isinstance(after, Mapping):
         return list(before) != list(after) or any(_differs(before[k], after[k]) for k in before)
+    if dataclasses.is_dataclass(before) and not isinstance(before, type):
+        return type(before) is not type(after) or any(
+            _differs(getattr(before, f.name), getattr(after, f.name))
+            for f in dataclasses.fields(before)
+        )
     return False
 
 
@@ -422,16 +813,30 @@ def _compare(
                 return problem
         return None
     if isinstance(expected, Mapping):
-        if not isinstance(got, Mapping) or list(got) != list(expected):
-            return (
-                f"{where}: expected a mapping with keys {list(expected)} (in that order), got "
-                f"{describe(got)}"
+        if not isinstance(got, Mapping) or set(got) != set(expected):
+            return (  # the keys matter, not their order (a dict built in another order is fine)
+                f"{where}: expected a mapping with keys {list(expected)}, got {describe(got)}"
             )
         for key in expected:
             problem = _compare(
                 got[key],
                 expected[key],
                 where=f"{where}[{key!r}]",
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
+            )
+            if problem:
+                return problem
+        return None
+    if dataclasses.is_dataclass(expected) and not isinstance(expected, type):
+        if type(got) is not type(expected):
+            return f"{where}: expected a {type(expected).__name__}, got {describe(got)}"
+        for f in dataclasses.fields(expected):
+            problem = _compare(
+                getattr(got, f.name),
+                getattr(expected, f.name),
+                where=f"{where}.{f.name}",
                 rtol=rtol,
                 atol=atol,
                 check_dtype=check_dtype,
@@ -465,10 +870,14 @@ def _compare(
             got = got.item()
         if isinstance(got, bool) or not isinstance(got, (int, float, np.number)):
             return f"{where}: expected a number like {expected!r}, got {describe(got)}"
-        if not np.isclose(float(got), float(expected), rtol=rtol, atol=atol):
+        if not np.isclose(float(got), float(expected), rtol=rtol, atol=atol, equal_nan=True):
             return f"{where}: expected {expected!r}, got {got!r} (error {abs(got - expected):.3g})"
         return None
-    if got != expected:
+    try:
+        same = bool(got == expected)
+    except Exception:  # objects whose == is not a plain truth value
+        same = got is expected
+    if not same:
         return f"{where}: expected {describe(expected)}, got {describe(got)}"
     return None
 
@@ -564,12 +973,28 @@ def check(
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     if not cases:
         raise ValueError("cases must not be empty: a check with no input cannot fail")
+    with _fork_session(student):
+        _check_cases(
+            student, reference, cases, exercise, rtol, atol, check_dtype, timeout, observe,
+            also_hidden,
+        )  # fmt: skip
+
+
+def _check_cases(
+    student: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: Sequence[Case],
+    exercise: str,
+    rtol: float,
+    atol: float,
+    check_dtype: bool,
+    timeout: float,
+    observe: Callable[[Any, Sequence[Any], Mapping[str, Any]], Any] | None,
+    also_hidden: Sequence[Callable[..., Any]],
+) -> None:
+    __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     for case in cases:
-        ref_args = copy.deepcopy(case.args)
-        ref_kwargs = copy.deepcopy(dict(case.kwargs))
-        expected = reference(*ref_args, **ref_kwargs)
-        if observe is not None:
-            expected = observe(expected, ref_args, ref_kwargs)
+        # The student's function runs first: while it runs, no frame holds the expected value.
         try:
             got, args, kwargs = _call_student(
                 student,
@@ -590,9 +1015,15 @@ def check(
                 f"{exercise}: `{name}` raised {type(err).__name__}: {err}\n  on "
                 f"{_describe_case(case)} (see the traceback above for the line)"
             ) from err
+        ref_args = copy.deepcopy(case.args)
+        ref_kwargs = copy.deepcopy(dict(case.kwargs))
+        expected = reference(*ref_args, **ref_kwargs)
+        if observe is not None:
+            expected = observe(expected, ref_args, ref_kwargs)
         problem = _compare(
             got, expected, where="output", rtol=rtol, atol=atol, check_dtype=check_dtype
         )
+        del expected, ref_args, ref_kwargs  # nothing of this case's answer outlives it
         if problem:
             raise AssertionError(f"{exercise}: on {_describe_case(case)}\n  {problem}")
 
@@ -621,6 +1052,20 @@ def check_raises(
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     if not cases:
         raise ValueError("cases must not be empty: a check with no input cannot fail")
+    with _fork_session(student):
+        _check_raises_cases(student, reference, cases, error, exercise, timeout, also_hidden)
+
+
+def _check_raises_cases(
+    student: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: Sequence[Case],
+    error: type[Exception],
+    exercise: str,
+    timeout: float,
+    also_hidden: Sequence[Callable[..., Any]],
+) -> None:
+    __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     for case in cases:
         try:
             reference(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
@@ -638,10 +1083,10 @@ def check_raises(
                 timeout=timeout,
                 also_hidden=also_hidden,
             )
+        except (NotImplementedYetError, ReferenceUsedError, GradingTimeoutError):
+            raise  # first: a stub's NotImplementedError must not pass as `error=Exception`
         except error:
             continue
-        except (NotImplementedYetError, ReferenceUsedError, GradingTimeoutError):
-            raise
         except Exception as err:
             raise AssertionError(
                 f"{exercise}: `{name}` should raise {error.__name__} on {_describe_case(case)}, "
