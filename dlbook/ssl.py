@@ -271,7 +271,7 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     z1, z2 : Tensor, shape (N, D)
         Projections of the two views, :math:`N \ge 1` examples, same dtype and device.
     temperature : float, default 0.5
-        :math:`\tau > 0` (SimCLR's default in its code; the paper tunes it).
+        :math:`\tau > 0`; smaller values weigh the hardest negatives more.
 
     Returns
     -------
