@@ -299,19 +299,21 @@ ROWS: list[tuple[str, Callable[[Path], Any], type[Exception] | None, str]] = [
     # numpy scalars are numbers
     (
         "SGD/np.float32-lr",
-        lambda _: optim.SGD([torch.zeros(2, requires_grad=True)], lr=np.float32(0.1)),
+        lambda _: optim.SGD([torch.zeros(2, requires_grad=True)], lr=np.float32(0.1)),  # type: ignore[arg-type]
         None,
         "",
     ),
     (
         "Adam/np-betas",
         lambda _: optim.Adam(
-            [torch.zeros(2, requires_grad=True)], lr=0.1, betas=(np.float32(0.9), np.float64(0.99))
+            [torch.zeros(2, requires_grad=True)],
+            lr=0.1,
+            betas=(np.float32(0.9), np.float64(0.99)),  # type: ignore[arg-type]
         ),
         None,
         "",
     ),
-    ("step_lr/np", lambda _: optim.step_lr(np.int64(3), lr=np.float32(1.0), step_size=2), None, ""),
+    ("step_lr/np", lambda _: optim.step_lr(np.int64(3), lr=np.float32(1.0), step_size=2), None, ""),  # type: ignore[arg-type]
     (
         "lr/NaN",
         lambda _: optim.SGD([torch.zeros(2, requires_grad=True)], lr=math.nan),
@@ -352,7 +354,7 @@ ROWS: list[tuple[str, Callable[[Path], Any], type[Exception] | None, str]] = [
     ("mean/keepdim", lambda _: autograd.mean(V, None, True).shape == (1, 1) or 1 / 0, None, ""),
     ("mean/dim-out-of-range", lambda _: autograd.mean(V, 5), ValueError, "`dim`"),
     # autograd ops without doctest calls
-    ("add/bad", lambda _: autograd.add(V, "x"), TypeError, "operand"),
+    ("add/bad", lambda _: autograd.add(V, "x"), TypeError, "operand"),  # type: ignore[arg-type]
     (
         "sub/shapes",
         lambda _: autograd.sub(V, autograd.Variable(torch.ones(4))),
@@ -365,8 +367,8 @@ ROWS: list[tuple[str, Callable[[Path], Any], type[Exception] | None, str]] = [
         ValueError,
         "live on cpu and meta",
     ),
-    ("div/number", lambda _: autograd.div(V, np.float32(2.0)), None, ""),
-    ("neg/not-variable", lambda _: autograd.neg(torch.ones(2)), TypeError, "Variable"),
+    ("div/number", lambda _: autograd.div(V, np.float32(2.0)), None, ""),  # type: ignore[arg-type]
+    ("neg/not-variable", lambda _: autograd.neg(torch.ones(2)), TypeError, "Variable"),  # type: ignore[arg-type]
     ("matmul/inner", lambda _: autograd.matmul(V, V), ValueError, "inner sizes"),
     ("reshape/size", lambda _: autograd.reshape(V, (4,)), ValueError, "cannot reshape"),
     (
@@ -392,7 +394,9 @@ ROWS: list[tuple[str, Callable[[Path], Any], type[Exception] | None, str]] = [
     (
         "save_checkpoint/dlbook-optim",
         lambda tmp: train.save_checkpoint(
-            tmp / "c.pt", nn.Linear(2, 1), optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+            tmp / "c.pt",
+            nn.Linear(2, 1),
+            optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1),  # type: ignore[arg-type]
         ),
         TypeError,
         "optimizer",
@@ -445,7 +449,7 @@ ROWS: list[tuple[str, Callable[[Path], Any], type[Exception] | None, str]] = [
     ),
     (
         "empirical_cdf/list-x",
-        lambda _: prob.empirical_cdf(torch.tensor([1.0, 2.0]), [1.5]),
+        lambda _: prob.empirical_cdf(torch.tensor([1.0, 2.0]), [1.5]),  # type: ignore[arg-type]
         None,
         "",
     ),

@@ -210,7 +210,8 @@ def test_a_not_implemented_stub_does_not_pass_check_raises_exception(tmp_path: P
 
 def _apply(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
-        return model(x)
+        out: torch.Tensor = model(x)
+    return out
 
 
 def test_a_module_argument_changed_in_place_is_reported(tmp_path: Path) -> None:
