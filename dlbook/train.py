@@ -236,6 +236,19 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def _check_batch_dtype(model: nn.Module, inputs: Tensor, name: str) -> None:
+    """A floating batch must have the model's floating dtype (torch's matmul error is opaque)."""
+    if not isinstance(inputs, Tensor) or not inputs.dtype.is_floating_point:
+        return
+    for p in model.parameters():
+        if p.dtype.is_floating_point and p.dtype != inputs.dtype:
+            raise TypeError(
+                f"{name}: the inputs are {inputs.dtype} but the model's parameters are "
+                f"{p.dtype}; convert one of them (model.to({inputs.dtype}) or x.to({p.dtype}))"
+            )
+        return
+
+
 def evaluate(
     model: nn.Module,
     data: Data,
@@ -265,6 +278,7 @@ def evaluate(
     try:  # a metric that raises must not leave the model in eval mode
         with torch.no_grad():
             for inputs, targets in loader:
+                _check_batch_dtype(model, inputs, "evaluate")
                 inputs, targets = inputs.to(device), targets.to(device)
                 outputs = model(inputs)
                 n = len(targets)
@@ -339,6 +353,7 @@ def train_epoch(
     total = torch.zeros((), dtype=torch.float64, device=device)
     count = 0
     for inputs, targets in batches:
+        _check_batch_dtype(model, inputs, "train_epoch")
         inputs, targets = inputs.to(device), targets.to(device)
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(model(inputs), targets)

@@ -213,3 +213,15 @@ def test_checkpoint_with_unloadable_extra_is_rejected_before_the_old_file(tmp_pa
         train.save_checkpoint(path, model, optim.SGD(model.parameters(), lr=0.1))  # type: ignore[arg-type]
     assert path.read_bytes() == before
     assert train.load_checkpoint(path, model)["extra"] == {"step": 1}
+
+
+def test_a_batch_in_another_dtype_than_the_model_is_named() -> None:
+    from torch import nn
+
+    from dlbook import train
+
+    model = nn.Linear(2, 2)  # float32
+    data_64 = (torch.zeros(3, 2, dtype=torch.float64), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"evaluate: the inputs are torch\.float64"):
+        train.evaluate(model, data_64, metrics={"acc": train.accuracy})
+    assert model.training
