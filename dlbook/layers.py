@@ -34,18 +34,15 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 def _fans(fan_out: int, fan_in: int) -> None:
     for name, value in (("fan_out", fan_out), ("fan_in", fan_in)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        _checks.positive_int(name, value)
 
 
 def _non_negative(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    _checks.number(name, value, minimum=0.0, what="a number >= 0")
 
 
 def _positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    _checks.number(name, value, minimum=0.0, strict=True, what="a number > 0")
 
 
 def _draw(
