@@ -298,11 +298,16 @@ def _can_fork() -> bool:
     return not (torch.cuda.is_available() and torch.cuda.is_initialized())
 
 
+class _FallbackError(Exception):
+    """The inputs or the outcome of a call cannot cross between processes (a local function,
+    a closure): that call runs in the grading process instead."""
+
+
 def _send(fd: int, payload: Any) -> None:
     try:
         data = pickle.dumps(payload)
-    except Exception as err:  # the result (or the inputs after the call) cannot be sent back
-        data = pickle.dumps(("unreadable", f"{type(err).__name__}: {err}"))
+    except Exception:  # the result (or the inputs after the call) cannot be sent back
+        data = pickle.dumps((("fallback",), [], True))
     os.write(fd, len(data).to_bytes(8, "big"))
     view = memoryview(data)
     while view:
@@ -461,8 +466,8 @@ class _ForkSession:
     ) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
         try:
             request = pickle.dumps((tuple(args), dict(kwargs)))
-        except Exception:  # inputs that cannot travel: a child forked for this call alone
-            return _run_forked(self.function, args, kwargs, seconds, message, hits)
+        except Exception:  # inputs that cannot travel (a local function): run in-process
+            raise _FallbackError from None
         if not self.pid:
             self._start(hits)
         os.write(self.requests, len(request).to_bytes(8, "big"))
@@ -519,11 +524,8 @@ def _unpack(
     hits.extend(child_hits)
     if not watched and not child_hits:
         hits.append("the grader's call watch (sys.setprofile was changed)")
-    if outcome[0] == "unreadable":
-        raise AssertionError(
-            f"{message.split(' did not return')[0]} returned a value the grader cannot read "
-            f"back ({outcome[1]})"
-        )
+    if outcome[0] == "fallback":
+        raise _FallbackError
     if outcome[0] == "raise":
         raise _rebuild_error(outcome[1])
     return outcome[1], outcome[2], outcome[3]
@@ -712,12 +714,16 @@ def _call_student(
                     "ends, or work that grows much faster than the input."
                 )
                 session = _SESSIONS[-1] if _SESSIONS else None
-                if session is not None and session.function is student:
-                    result, args, kwargs = session.call(args, kwargs, timeout, message, hits)
-                else:
-                    result, args, kwargs = _run_forked(
-                        student, args, kwargs, timeout, message, hits
-                    )
+                try:
+                    if session is not None and session.function is student:
+                        result, args, kwargs = session.call(args, kwargs, timeout, message, hits)
+                    else:
+                        result, args, kwargs = _run_forked(
+                            student, args, kwargs, timeout, message, hits
+                        )
+                except _FallbackError:  # fresh copies, in this process, with the signal timer
+                    args, kwargs = copy.deepcopy(case.args), copy.deepcopy(dict(case.kwargs))
+                    result = run_with_timeout(student, args, kwargs, seconds=timeout, what=what)
             else:
                 result = run_with_timeout(student, args, kwargs, seconds=timeout, what=what)
         if hits:
