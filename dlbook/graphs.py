@@ -563,12 +563,14 @@ def classify_nodes(
 
     .. math::
 
-        \min_{\btheta}\; -\frac{1}{|\mathcal{Y}_L|}\sum_{i \in \mathcal{Y}_L}
-        \log \operatorname{softmax}(\mathbf{z}_i)_{y_i} + \lambda \lVert\btheta\rVert^2
+        \min_{\btheta}\; -\frac{1}{|\mathcal{S}|}\sum_{i \in \mathcal{S}}
+        \log \operatorname{softmax}(\mathbf{z}_i)_{y_i} + \frac{\lambda}{2} \lVert\btheta\rVert^2
 
     (Chapter 18, :ref:`ch-graphs`): full-batch Adam for a fixed number of steps with the
-    paper's defaults (16 hidden units, rate 0.01, weight decay :math:`5 \cdot 10^{-4}`,
-    dropout 0.5), on ``x``'s device, from a fixed seed.
+    paper's defaults (16 hidden units, rate 0.01, weight decay :math:`\lambda = 5 \cdot
+    10^{-4}`, dropout 0.5), on ``x``'s device, from a fixed seed. Unlike the paper, which
+    decays only the first layer's weights and stops early on a validation set, this decays
+    every parameter (Adam's ``weight_decay``) and always runs ``steps`` steps.
 
     Parameters
     ----------
@@ -668,7 +670,7 @@ def label_propagation(
     train_mask : Tensor, shape (N,), bool
         The labelled nodes :math:`\mathcal{S}` (the rest are :math:`\mathcal{U}`).
     num_classes : int, optional
-        :math:`K` (default: one more than the largest label in :math:`L`).
+        :math:`K` (default: one more than the largest label in :math:`\mathcal{S}`).
 
     Returns
     -------
