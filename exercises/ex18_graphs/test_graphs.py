@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import types
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -45,6 +47,25 @@ def one_thread() -> Any:
     torch.set_num_threads(before)
 
 
+def no_torch_geometric(submission: types.ModuleType, exercise: str) -> None:
+    """The README puts torch_geometric off limits: no import of it anywhere in the file."""
+    path = getattr(submission, "__file__", None)
+    if submission.__name__ == "reference_solutions" or path is None:
+        return
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        else:
+            continue
+        if any(name.split(".")[0] == "torch_geometric" for name in names):
+            raise AssertionError(
+                f"{exercise}: torch_geometric is off limits (your file imports it on line "
+                f"{node.lineno}); write the exercise with torch"
+            )
+
+
 def karate_edges(device: torch.device) -> Tensor:
     G = nx.karate_club_graph()
     edges = torch.tensor(list(G.edges())).T
@@ -76,6 +97,7 @@ def randn(g: torch.Generator, *shape: int, device: torch.device) -> Tensor:
 
 # ---------------------------------------------------------------------- Exercise 18.1
 def test_normalized_adjacency(submission: types.ModuleType, device: torch.device) -> None:
+    no_torch_geometric(submission, "Exercise 18.1")
     g = torch.Generator().manual_seed(0)
     A_karate = graphs.to_dense_adjacency(karate_edges(device), 34, dtype=F64)
     ei, w = random_graph(g, 8, 20, device, loops=True)
@@ -118,6 +140,7 @@ def test_normalized_adjacency(submission: types.ModuleType, device: torch.device
 
 # ---------------------------------------------------------------------- Exercise 18.2
 def test_gcn_conv(submission: types.ModuleType, device: torch.device) -> None:
+    no_torch_geometric(submission, "Exercise 18.2")
     g = torch.Generator().manual_seed(1)
     ei_k = karate_edges(device)
     x_k = randn(g, 34, 5, device=device)
@@ -160,6 +183,7 @@ def test_gcn_conv(submission: types.ModuleType, device: torch.device) -> None:
 # ---------------------------------------------------------------------- Exercise 18.3
 @pytest.mark.parametrize("aggr", ["sum", "mean", "max"])
 def test_propagate(submission: types.ModuleType, device: torch.device, aggr: str) -> None:
+    no_torch_geometric(submission, "Exercise 18.3")
     g = torch.Generator().manual_seed(2)
     ei, w = random_graph(g, 10, 35, device, loops=True)  # repeated edges, node 9 isolated
     x = randn(g, 10, 4, device=device) - 3.0  # mostly negative: max must not start at 0
@@ -196,6 +220,7 @@ def test_propagate(submission: types.ModuleType, device: torch.device, aggr: str
 
 # ---------------------------------------------------------------------- Exercise 18.4
 def test_label_propagation(submission: types.ModuleType, device: torch.device) -> None:
+    no_torch_geometric(submission, "Exercise 18.4")
     g = torch.Generator().manual_seed(3)
     A = graphs.to_dense_adjacency(karate_edges(device), 34, dtype=F64)
     club = torch.tensor(
@@ -293,6 +318,7 @@ def _accuracy(
 def test_classify_nodes_is_accurate(
     submission: types.ModuleType, device: torch.device, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    no_torch_geometric(submission, "Exercise 18.5")
     if submission.__name__ != "reference_solutions":
         monkeypatch.setattr(graphs, "classify_nodes", _Forbidden())
     with warnings.catch_warnings():
