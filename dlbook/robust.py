@@ -377,7 +377,7 @@ def saliency(
 
 
 def _quadrature(method: str, n_steps: int) -> tuple[list[float], list[float]]:
-    """Nodes alpha_k in [0, 1] and weights w_k of the rule (eq. robust-ig-sum)."""
+    """Nodes t_k in [0, 1] and weights w_k of the quadrature rule (Chapter 20, section 20.4)."""
     if method == "gausslegendre":
         nodes, weights = np.polynomial.legendre.leggauss(n_steps)  # on [-1, 1]
         return (0.5 * (nodes + 1)).tolist(), (0.5 * weights).tolist()
@@ -409,7 +409,7 @@ def integrated_gradients(
         \approx (x_j - x'_j) \sum_{k} w_k\, \frac{\partial f_c}{\partial x_j}
             \bigl(\mathbf{x}' + t_k(\mathbf{x} - \mathbf{x}')\bigr)
 
-    (Chapter 20, eqs. ``robust-ig`` and ``robust-ig-sum``). The exact integral satisfies
+    (Chapter 20, eq. ``robust-ig`` and its quadrature). The exact integral satisfies
     *completeness*, :math:`\sum_j \mathrm{IG}_j = f_c(\mathbf{x}) - f_c(\mathbf{x}')`; the sum
     approximates it with the nodes :math:`t_k` and weights :math:`w_k` of ``method``.
     The arguments are those of Captum's ``IntegratedGradients.attribute``.
@@ -480,7 +480,7 @@ def integrated_gradients(
         scores = _target_scores(model, path, None if c is None else c.repeat(n_steps))
         (grad,) = torch.autograd.grad(scores.sum(), path)
     grad = grad.view(n_steps, *x.shape)  # (S N, ...) -> (S, N, ...)
-    return (x - base) * (w.view(shape) * grad).sum(0)  # eq. robust-ig-sum
+    return (x - base) * (w.view(shape) * grad).sum(0)  # the quadrature of eq. robust-ig
 
 
 # --------------------------------------------------------------------------------------
@@ -581,7 +581,7 @@ def demographic_parity_difference(
     .. math:: \Delta_{\mathrm{DP}} = \max_a \Pr(\hat Y{=}1 \mid A{=}a)
         - \min_a \Pr(\hat Y{=}1 \mid A{=}a)
 
-    (Chapter 20, eq. ``robust-dp``); fairlearn's function of the same name with its
+    (Chapter 20, section 20.5); fairlearn's function of the same name with its
     default ``method="between_groups"``. ``y_true`` is checked but not used.
 
     Parameters
@@ -620,7 +620,7 @@ def equalized_odds_difference(
     .. math:: \Delta_{\mathrm{EO}} = \max\Bigl(\max_a \mathrm{TPR}_a - \min_a \mathrm{TPR}_a,\
         \max_a \mathrm{FPR}_a - \min_a \mathrm{FPR}_a\Bigr)
 
-    (Chapter 20, eq. ``robust-eo``); fairlearn's function of the same name with its
+    (Chapter 20, section 20.5); fairlearn's function of the same name with its
     defaults (``method="between_groups"``, ``agg="worst_case"``). Equalised odds
     (Hardt et al. 2016) holds exactly when it is zero.
 
@@ -835,7 +835,7 @@ def co2e_kg(kwh: float, kg_per_kwh: float = STRUBELL_LBS_PER_KWH * _LB_TO_KG) ->
     r"""Carbon-dioxide equivalent of an energy use: :math:`\mathrm{CO_2e} = c \cdot E`.
 
     :math:`c` is the grid's carbon intensity in kg per kWh; the default is Strubell et
-    al.'s US average, 0.954 lb/kWh = 0.433 kg/kWh (Chapter 20, eq. ``robust-co2``).
+    al.'s US average, 0.954 lb/kWh = 0.433 kg/kWh (Chapter 20, eq. ``robust-energy``).
 
     Examples
     --------

@@ -243,13 +243,31 @@ def test_integrated_gradients_matches_captum(method: str, device: torch.device) 
         x, baselines=base, target=target, n_steps=16, method=method
     )
     if method == "riemann_trapezoid":
-        # Captum 0.9's trapezoid puts its n nodes 1/(n-1) apart but weighs them 1/n (its
-        # weights sum to (n-1)/n); ours are the trapezoid rule's, so ours = captum's n/(n-1).
+        # Captum 0.9's trapezoid puts its n nodes 1/(n-1) apart but weights them 1/n (ends
+        # 1/(2n)), so they sum to (n-1)/n; ours are the trapezoid rule's: ours = captum's n/(n-1).
         ref = ref * 16 / 15
     # Captum builds its Riemann nodes with float32 torch.linspace (relative error ~1e-8),
     # hence rtol 1e-7 rather than float64's 1e-12; Gauss-Legendre nodes agree to 1e-12.
     tol = 1e-12 if method == "gausslegendre" else 1e-7
     torch.testing.assert_close(ours, ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("n", [4, 10, 50])
+def test_captum_trapezoid_misses_completeness_by_one_over_n(n: int) -> None:
+    """The chapter's claim: on a linear model Captum 0.9's trapezoid sums to (n-1)/n of the
+    gap f(x) - f(x'), while the true trapezoid rule (ours) is exact."""
+    from captum.attr import IntegratedGradients
+
+    lin = _linear(3)
+    x = torch.rand(4, 6, generator=torch.Generator().manual_seed(3), dtype=F64) + 0.5
+    with torch.no_grad():
+        gap = lin(x)[:, 1] - lin(torch.zeros_like(x))[:, 1]
+    theirs = IntegratedGradients(lin).attribute(x, target=1, n_steps=n, method="riemann_trapezoid")
+    torch.testing.assert_close(
+        theirs.sum(1) / gap, torch.full_like(gap, (n - 1) / n), rtol=1e-6, atol=0
+    )
+    ours = robust.integrated_gradients(lin, x, target=1, n_steps=n, method="riemann_trapezoid")
+    torch.testing.assert_close(ours.sum(1), gap, rtol=1e-12, atol=1e-12)
 
 
 def test_integrated_gradients_completeness() -> None:

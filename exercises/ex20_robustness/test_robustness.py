@@ -40,6 +40,14 @@ def call(function: Callable[..., Any], *args: Any, exercise: str, seconds: float
         ) from None
 
 
+def _keeps_dtype(function: Callable[..., Any], *args: Any, exercise: str) -> None:
+    """check() compares only the kind of number; the README asks for the input's dtype."""
+    got = call(function, *args, exercise=exercise)
+    assert got.dtype == args[1].dtype, (
+        f"{exercise}: float32 input gave a {got.dtype} result; keep the dtype of the input"
+    )
+
+
 def _tiny_cnn(device: torch.device, dtype: torch.dtype = F64) -> nn.Module:
     torch.manual_seed(0)
     return cnn.DigitsCNN(4, 8).to(device=device, dtype=dtype).eval()
@@ -79,6 +87,8 @@ def test_fgsm(submission: types.ModuleType, device: torch.device) -> None:
         ),
     ]
     check(submission.fgsm, robust.fgsm, cases, exercise="Exercise 20.1", rtol=0, atol=1e-6)
+    model32 = _tiny_cnn(device, torch.float32)
+    _keeps_dtype(submission.fgsm, model32, x.float(), y, 0.1, exercise="Exercise 20.1")
     bad = [Case("negative eps", (model, x, y, -0.1))]
     check_raises(submission.fgsm, robust.fgsm, bad, ValueError, exercise="Exercise 20.1")
 
@@ -145,6 +155,9 @@ def test_pgd(submission: types.ModuleType, device: torch.device) -> None:
         Case("int8 labels", (model, x, y.to(torch.int8), 0.1, 0.05, 3, False)),
     ]
     check(submission.pgd, robust.pgd, cases, exercise="Exercise 20.2", rtol=0, atol=1e-9)
+    model32 = _tiny_cnn(device, torch.float32)
+    args32 = (model32, x.float(), y, 0.1, 0.05, 3, False)
+    _keeps_dtype(submission.pgd, *args32, exercise="Exercise 20.2")
     bad = [
         Case("zero steps", (model, x, y, 0.1, 0.05, 0)),
         Case("alpha 0", (model, x, y, 0.1, 0.0, 3)),
@@ -205,6 +218,10 @@ def test_integrated_gradients(submission: types.ModuleType, device: torch.device
         rtol=1e-5,
         atol=1e-7,
     )
+    model32 = _tiny_cnn(device, torch.float32)
+    for method in ("gausslegendre", "riemann_trapezoid"):
+        args32 = (model32, x.float(), None, y, 8, method)
+        _keeps_dtype(submission.integrated_gradients, *args32, exercise="Exercise 20.3")
     bad = [
         Case("unknown method", (model, x, None, 0, 8, "simpson")),
         Case("trapezoid with one node", (model, x, None, 0, 1, "riemann_trapezoid")),
@@ -275,6 +292,11 @@ def test_equalized_odds_difference(submission: types.ModuleType) -> None:
         Case("lengths differ", ([0, 1, 1], [1, 1]), {"sensitive_features": [0, 1]}),
         Case(
             "a group with no negatives", ([1, 1, 0], [1, 0, 0]), {"sensitive_features": [0, 0, 1]}
+        ),
+        Case(
+            "one complete group, one with no negatives: do not skip it",
+            ([1, 0, 1, 1], [1, 0, 0, 1]),
+            {"sensitive_features": [0, 0, 1, 1]},
         ),
     ]
     check_raises(
