@@ -427,7 +427,9 @@ def integrated_gradients(
     n_steps : int, default 50
         Number of nodes.
     method : str, default "gausslegendre"
-        One of :data:`IG_METHODS`.
+        One of :data:`IG_METHODS`. ``"riemann_trapezoid"`` is the true trapezoid rule (n
+        nodes 1/(n-1) apart, weights 1/(n-1), ends halved); Captum 0.9's weights are 1/n
+        (ends 1/(2n)), so its result is (n-1)/n times this one. The other rules equal Captum's.
 
     Returns
     -------
