@@ -360,7 +360,7 @@ def test_bad_inputs_raise() -> None:
         lg.fit_logistic_gd(X, y, lr=0.0)
     with pytest.raises(ValueError, match="`steps` must be a non-negative int"):
         lg.fit_logistic_gd(X, y, steps=-1)
-    with pytest.raises(ValueError, match="`num_classes` must be an int >= 2"):
+    with pytest.raises(ValueError, match="`num_classes` must be at least 2"):
         lg.fit_softmax_regression(X, y, num_classes=1)
     with pytest.raises(ValueError, match=r"`W` must have shape \(K, D\)"):
         lg.softmax_regression_loss_grad(torch.zeros(3, 5, dtype=F64), torch.zeros(3), X, y)
