@@ -68,7 +68,7 @@ def sine_tasks(
     .. math:: A_t \sim \mathcal U[0.1, 5], \quad \varphi_t \sim \mathcal U[0, \pi], \quad
         x_{tn} \sim \mathcal U[-5, 5], \quad y_{tn} = A_t \sin(x_{tn} - \varphi_t)
 
-    (Chapter 19, eq. ``ssl-sine``). The ranges are the paper's (section 5.1); the sign of
+    (Chapter 19, section 19.6). The ranges are the paper's (section 5.1); the sign of
     the phase is a convention (the phase is uniform on an interval of length :math:`\pi`).
     Draws are made in float64 on the CPU (amplitudes, phases, then points) and cast, so
     a seed gives the same tasks on every device and dtype.
@@ -122,7 +122,7 @@ def sine_tasks(
     amplitude = _uniform((T,), a_lo, a_hi, g)
     phase = _uniform((T,), p_lo, p_hi, g)
     x = _uniform((T, N, 1), x_lo, x_hi, g)
-    y = amplitude[:, None, None] * torch.sin(x - phase[:, None, None])  # eq. ssl-sine
+    y = amplitude[:, None, None] * torch.sin(x - phase[:, None, None])  # y = A sin(x - phi)
     out = (x, y, amplitude, phase)
     return tuple(t.to(device=device, dtype=dtype) for t in out)  # type: ignore[return-value]
 
