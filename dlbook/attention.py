@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dlbook import layers
+from dlbook import _checks, layers
 
 __all__ = [
     "LearnedPositionalEncoding",
@@ -297,9 +297,9 @@ def _attend(
         key = key.repeat_interleave(group, dim=-3)  # (..., h_k, T, d) -> (..., h_q, T, d)
         value = value.repeat_interleave(group, dim=-3)
 
-    if not need_weights and is_causal and attn_mask is None and dropout_p == 0:
-        if T_q == T_k and T_q >= 2 * _CAUSAL_BLOCK:
-            return _causal_by_blocks(query * scale, key, value, _CAUSAL_BLOCK), None
+    blocks_pay = T_q == T_k and T_q >= 2 * _CAUSAL_BLOCK
+    if not need_weights and is_causal and attn_mask is None and dropout_p == 0 and blocks_pay:
+        return _causal_by_blocks(query * scale, key, value, _CAUSAL_BLOCK), None
     # The scale goes on the queries, (T_q, d) numbers, not on the (T_q, T_k) scores.
     scores = torch.matmul(query * scale, key.transpose(-2, -1))  # (..., T_q, T_k)
     dead: Tensor | None = None
@@ -1235,3 +1235,7 @@ class TransformerEncoderLayer(nn.Module):
             x = self._norm(self.norm1, x + self._sa(x, src_mask, src_key_padding_mask, is_causal))
             x = self._norm(self.norm2, x + self._ff(x))
         return x.transpose(0, 1) if src.ndim == 3 and not self.batch_first else x
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlbook import _checks
 from dlbook.linalg import toeplitz
 
 __all__ = [
@@ -1198,3 +1199,7 @@ def lenet5_parameter_counts() -> dict[str, int]:
         "C5": count_parameters(nn.Conv2d(16, 120, 5)),
         "F6": count_parameters(nn.Linear(120, 84)),
     }
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

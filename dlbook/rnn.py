@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlbook import _checks
+
 __all__ = [
     "GRU",
     "LSTM",
@@ -1392,3 +1394,7 @@ class CharLSTM(nn.Module):
         embedded = self.embedding(tokens.long())  # (B, T) -> (B, T, E); .long(): uint8 is no index
         hidden, state = self.lstm(embedded, state)  # (B, T, E) -> (B, T, H)
         return self.head(hidden), state  # (B, T, H) -> (B, T, V)
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

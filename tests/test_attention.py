@@ -298,7 +298,7 @@ def _bad_inputs() -> list[tuple[str, dict[str, Any], type[Exception], str]]:
         ),
         ("1-D key", {"key": torch.zeros(4)}, ValueError, "key must have shape"),
         ("mixed dtypes", {"value": x.double()}, TypeError, "share a dtype"),
-        ("other device", {"key": torch.zeros(2, 3, 4, device="meta")}, ValueError, "one device"),
+        ("other device", {"key": torch.zeros(2, 3, 4, device="meta")}, ValueError, "device"),
         ("d_k differs", {"key": torch.zeros(2, 3, 5)}, ValueError, "last dimension"),
         ("T_k differs", {"value": torch.zeros(2, 5, 4)}, ValueError, "same length"),
         ("batch differs", {"key": torch.zeros(3, 3, 4)}, ValueError, "broadcast"),
