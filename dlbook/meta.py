@@ -326,7 +326,7 @@ def inner_update(
 
     References
     ----------
-    Finn, Abbeel and Levine, ICML 2017, eq. (1) and section 5.2 (the first-order
+    Finn, Abbeel and Levine, ICML 2017, section 2.2 and section 5.2 (the first-order
     approximation).
 
     Examples
