@@ -290,11 +290,11 @@ def saved_tensor_bytes(
 def checkpointed_lm_loss(model: GPT, tokens: Tensor, targets: Tensor) -> Tensor:
     r"""The language-model loss of :class:`dlbook.lm.GPT`, each block under checkpointing.
 
-    .. math:: L = -rac{1}{BT} \sum_{b,t} \log p_	heta(y_{bt} \mid x_{b, \le t})
+    .. math:: L = -\frac{1}{BT} \sum_{b,t} \log p_\theta(y_{bt} \mid x_{b, \le t})
 
     The same value and gradients as ``F.cross_entropy`` of ``model(tokens)``'s logits, but
     each block runs under ``torch.utils.checkpoint``: autograd keeps only the block's
-    input, :math:`B 	imes T 	imes d`, and recomputes the rest during the backward pass
+    input, :math:`B \times T \times d`, and recomputes the rest during the backward pass
     (Chen et al. 2016; Chapter 22, memory). The model is not modified.
 
     Parameters
@@ -455,8 +455,9 @@ def scaled_sgd_step(
         \quad\text{only if every entry of } \nabla_{\theta}(sL) \text{ is finite,}
 
     then the scale is updated by :func:`update_loss_scale`. The gradients are unscaled in
-    float32 (or float64 if a gradient is float64), so a float16 gradient that is finite
-    stays exact after the division. Chapter 22, mixed precision.
+    float32 (or float64 if a gradient is float64), so a finite float16 gradient stays exact
+    after the division when :math:`s` is a power of two, as ``GradScaler``'s scales are.
+    Chapter 22, mixed precision.
 
     Parameters
     ----------
@@ -522,7 +523,7 @@ def scaled_sgd_step(
     new_params = []
     for p, g in zip(params, scaled_grads, strict=True):
         wide = torch.float64 if torch.float64 in (p.dtype, g.dtype) else torch.float32
-        grad = g.to(wide) / s  # unscale in a wide type: 1/s is a power of two, exact
+        grad = g.to(wide) / s  # unscale in a wide type: exact when s is a power of two
         new_params.append((p.detach().to(wide) - eta * grad).to(p.dtype))
     return new_params, new_scale, tracker, False
 
