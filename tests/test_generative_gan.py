@@ -365,8 +365,9 @@ def test_gradient_penalty_matches_finite_differences(pack: int) -> None:
     critic = mlp_critic(pack)
     real, fake = randn(0, 6, 2), randn(1, 6, 2)
     got = gan.gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(7))
-    eps = torch.rand(6, 1, generator=torch.Generator().manual_seed(7), dtype=torch.float32)
-    mixed = eps.double() * real + (1 - eps.double()) * fake  # (6, 2)
+    eps = torch.rand(6 // pack, 1, generator=torch.Generator().manual_seed(7))
+    eps = eps.double().repeat_interleave(pack, dim=0)  # one weight per critic input
+    mixed = eps * real + (1 - eps) * fake  # (6, 2)
     h, norms = 1e-6, []
     with torch.no_grad():
         for b in range(6 // pack):
@@ -380,6 +381,25 @@ def test_gradient_penalty_matches_finite_differences(pack: int) -> None:
             norms.append(math.sqrt(sum(g * g for g in grad)))
     expected = sum((n - 1) ** 2 for n in norms) / len(norms)
     assert got.item() == pytest.approx(expected, rel=1e-7, abs=1e-10)
+
+
+@pytest.mark.parametrize("pack", [1, 2, 3])
+def test_packed_interpolates_lie_on_the_segment_between_packed_inputs(pack: int) -> None:
+    # Gulrajani et al. interpolate the critic's inputs: with packing, the m rows of one
+    # input share their epsilon, so the packed interpolate is on the packed segment.
+    seen: list[torch.Tensor] = []
+
+    def critic(x: torch.Tensor) -> torch.Tensor:
+        seen.append(x.detach().clone())
+        return gan.pack(x, pack).sum(dim=1)
+
+    critic.pack = pack  # type: ignore[attr-defined]
+    real, fake = randn(0, 12, 2), randn(1, 12, 2)
+    gan.gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(3))
+    ratio = (seen[0] - fake) / (real - fake)  # (12, 2): epsilon of each coordinate
+    groups = ratio.reshape(12 // pack, 2 * pack)
+    torch.testing.assert_close(groups, groups[:, :1].expand_as(groups))
+    assert groups[:, 0].unique().numel() == 12 // pack  # and differ between inputs
 
 
 @pytest.mark.parametrize("pack", [1, 3])

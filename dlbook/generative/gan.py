@@ -192,9 +192,11 @@ def gradient_penalty(
 ) -> Tensor:
     r"""WGAN-GP's gradient penalty on random interpolates of real and generated samples.
 
-    For each row :math:`i` draw :math:`\epsilon_i \sim U(0, 1)`, form
-    :math:`\hat{\mathbf{x}}_i = \epsilon_i \mathbf{x}_i + (1 - \epsilon_i)\tilde{\mathbf{x}}_i`
-    and return
+    For each input :math:`b` of the critic draw :math:`\epsilon_b \sim U(0, 1)`, form
+    :math:`\hat{\mathbf{x}}_i = \epsilon_b \mathbf{x}_i + (1 - \epsilon_b)\tilde{\mathbf{x}}_i`
+    for its rows :math:`i` (one row, or the ``critic.pack`` rows it reads, so that a packed
+    interpolate lies on the segment between the packed real and generated inputs) and
+    return
 
     .. math:: \Omega = \frac1B \sum_{b=1}^{B}
        \bigl(\lVert \nabla_{\hat{\mathbf{x}}_{(b)}} f(\hat{\mathbf{x}}_{(b)}) \rVert_2 - 1\bigr)^2,
@@ -256,8 +258,9 @@ def gradient_penalty(
     m = int(getattr(critic, "pack", 1))
     if real.shape[0] % m:
         raise ValueError(f"the number of rows, {real.shape[0]}, must be a multiple of pack={m}")
-    eps = torch.rand(real.shape[0], 1, generator=generator, device=generator.device)
-    eps = eps.to(device=real.device, dtype=real.dtype)  # (N, 1)
+    # One weight per critic input: the m rows of a packed input share it.
+    eps = torch.rand(real.shape[0] // m, 1, generator=generator, device=generator.device)
+    eps = eps.to(device=real.device, dtype=real.dtype).repeat_interleave(m, dim=0)  # (N, 1)
     mixed = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)  # (N, D)
     out = critic(mixed)
     if out.shape != (real.shape[0] // m,):
