@@ -518,6 +518,31 @@ def test_evaluate_nll_sliding_window_gives_every_token_its_context(block_size: i
     assert math.isfinite(lm.evaluate_nll(model, data_, block_size, stride=3))
 
 
+@pytest.mark.parametrize(("n", "block_size", "stride"), [(30, 8, 4), (31, 8, 3), (27, 6, 5)])
+def test_evaluate_nll_intermediate_strides(n: int, block_size: int, stride: int) -> None:
+    # Reference, written from the chapter's description: windows of block_size + 1 tokens
+    # start every `stride` tokens, the last one clipped to end with the text; each token
+    # t >= 1 is scored once, by the first window that holds it as a target, from that
+    # window's tokens before it. After the first window, that is >= block_size - stride.
+    model = _model()
+    data_ = torch.randint(0, 11, (n,), generator=torch.Generator().manual_seed(7))
+    starts: list[int] = []
+    i = 0
+    while not starts or starts[-1] + block_size < n - 1:
+        starts.append(min(i * stride, max(0, n - block_size - 1)))
+        i += 1
+    total = 0.0
+    for t in range(1, n):
+        s = next(s for s in starts if s + block_size >= t)
+        if t > block_size:
+            assert t - s >= block_size - stride
+        with torch.no_grad():
+            logits, _ = model(data_[s:t][None])
+        total -= float(torch.log_softmax(logits[0, -1].double(), -1)[data_[t]])
+    got = lm.evaluate_nll(model, data_, block_size, batch_size=2, stride=stride)
+    assert got == pytest.approx(total / (n - 1), rel=1e-6)
+
+
 class _Uniform(nn.Module):
     def __init__(self, vocab_size: int) -> None:
         super().__init__()
