@@ -1,6 +1,6 @@
 """Chapter 21's long runs on CartPole-v1: REINFORCE over five seeds and DQN for longer.
 
-Run from the repository root (about 5 minutes of CPU on one thread):
+Run from the repository root (about 2 minutes of CPU on one thread):
 
     .venv/bin/python benchmarks/rl_cartpole.py          # train, write the JSON and figure
     .venv/bin/python benchmarks/rl_cartpole.py --plot   # redraw the figure from the JSON

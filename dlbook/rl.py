@@ -518,7 +518,7 @@ class CartPole:
 
     The state :math:`(x, \dot x, \theta, \dot\theta)` follows the equations of Barto,
     Sutton and Anderson (1983) as gymnasium writes them, with an explicit Euler step of
-    :math:`\tau = 0.02` s (Chapter 21, :ref:`ch-rl`):
+    :math:`\Delta t = 0.02` s (``tau`` in gymnasium's code; Chapter 21, :ref:`ch-rl`):
 
     .. math::
         \ddot\theta = \frac{g \sin\theta - \cos\theta\, h}
@@ -759,7 +759,8 @@ def reinforce_loss(
         \log \pi_{\btheta}(a_{t,n} \mid s_{t,n})\,\bigl(G_{t,n} - b_{t,n}\bigr),
 
     with the advantage :math:`G - b` treated as a constant (Chapter 21, :ref:`ch-rl`);
-    :math:`-\nabla L` is Williams's unbiased estimate of :math:`\nabla J`.
+    with undiscounted returns :math:`-\nabla L` is Williams's unbiased estimate of
+    :math:`\nabla J`; with discounted ones it omits the factor :math:`\gamma^t`, as is usual.
 
     Parameters
     ----------

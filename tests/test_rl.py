@@ -338,6 +338,43 @@ def test_train_dqn_runs_and_logs_episodes() -> None:
     assert all(r >= 1 for r in log["episode_returns"])
 
 
+@pytest.mark.usefixtures("one_thread")
+def test_train_dqn_stores_terminated_not_truncated_and_the_true_next_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With a 5-step time limit every episode is truncated (the pole cannot fall in 0.1 s):
+    # no stored transition may be marked terminated, and the stored next state of the last
+    # step must be where the cart-pole went, not the fresh state of the reset after it.
+    stored: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    class Recording(rl.ReplayBuffer):
+        def add(
+            self,
+            obs: torch.Tensor,
+            action: torch.Tensor,
+            reward: torch.Tensor,
+            next_obs: torch.Tensor,
+            terminated: torch.Tensor,
+        ) -> None:
+            stored.append((obs.clone(), next_obs.clone(), terminated.clone()))
+            super().add(obs, action, reward, next_obs, terminated)
+
+    class FiveSteps(rl.CartPole):
+        def __init__(self, num_envs: int = 1, **kwargs: object) -> None:
+            super().__init__(num_envs, max_episode_steps=5, device="cpu")
+
+    monkeypatch.setattr(rl, "ReplayBuffer", Recording)
+    monkeypatch.setattr(rl, "CartPole", FiveSteps)
+    _, log = rl.train_dqn(steps=20, num_envs=2, learning_starts=10, seed=0)
+    assert log["episode_returns"] == [5.0] * 8
+    assert not any(bool(d.any()) for _, _, d in stored)
+    for step in range(19):
+        follows = torch.equal(stored[step][1], stored[step + 1][0])
+        # a transition's next state is the next one's state, except across the resets
+        # (storing the reset's observation instead would make them agree there too)
+        assert follows == (step % 5 != 4), step
+
+
 # ------------------------------------------------------------------------- errors
 P0, R0 = rl.gridworld()
 ERRORS = [

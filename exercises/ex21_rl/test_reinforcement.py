@@ -260,30 +260,35 @@ def test_q_learning_update_bad_inputs(submission: types.ModuleType) -> None:
 
 
 # ---------------------------------------------------------------------- Exercise 21.4
-def loss_and_gradients(loss: torch.Tensor, log_probs: torch.Tensor, returns: torch.Tensor) -> Any:
-    """The loss and the gradients it sends into log_probs and (wrongly, if the returns are
-    not treated as constants) into returns."""
+def loss_and_gradients(
+    loss: torch.Tensor, log_probs: torch.Tensor, returns: torch.Tensor, *rest: Any
+) -> Any:
+    """The loss and the gradients it sends into log_probs and (wrongly, if the returns and
+    the baseline are not treated as constants) into returns and the baseline."""
     loss.backward()
-    leak = returns.grad if returns.grad is not None else torch.zeros_like(returns)
-    return {
-        "loss": loss.detach(),
-        "d loss / d log_probs": log_probs.grad,
-        "d loss / d returns": leak,
-    }
+    result = {"loss": loss.detach(), "d loss / d log_probs": log_probs.grad}
+    leaks = {"returns": returns}
+    if rest and isinstance(rest[0], torch.Tensor):
+        leaks["baseline"] = rest[0]
+    for name, value in leaks.items():
+        grad = value.grad if value.grad is not None else torch.zeros_like(value)
+        result[f"d loss / d {name}"] = grad
+    return result
 
 
 def with_gradients(loss_fn: Any) -> Any:
     """The student's ``loss_fn`` followed by backward."""
 
     def reinforce_loss(log_probs: torch.Tensor, returns: torch.Tensor, *rest: Any) -> Any:
-        return loss_and_gradients(loss_fn(log_probs, returns, *rest), log_probs, returns)
+        return loss_and_gradients(loss_fn(log_probs, returns, *rest), log_probs, returns, *rest)
 
     return reinforce_loss
 
 
 def reference_with_gradients(log_probs: torch.Tensor, returns: torch.Tensor, *rest: Any) -> Any:
     """The book's reinforce_loss followed by backward."""
-    return loss_and_gradients(rl.reinforce_loss(log_probs, returns, *rest), log_probs, returns)
+    loss = rl.reinforce_loss(log_probs, returns, *rest)
+    return loss_and_gradients(loss, log_probs, returns, *rest)
 
 
 def test_reinforce_loss_fixed_inputs(submission: types.ModuleType, device: torch.device) -> None:
