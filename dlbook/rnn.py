@@ -825,15 +825,15 @@ class _LSTMScan(torch.autograd.Function):
         slope = acts * (1 - acts)  # sigmoid'(a) = s (1 - s) ...
         g = acts[..., 2 * H : 3 * H]
         slope[..., 2 * H : 3 * H] = 1 - g * g  # ... and tanh'(a) = 1 - g^2 for g
-        # what the cell's gradient multiplies, gate by gate: (g, c_{t-1}, i) -> (T, B, 3H)
-        by_dc = torch.cat((g, c_prev, acts[..., :H]), dim=-1)
+        # d gates = (dc, dc, dc, dh) * (g, c_{t-1}, i, tanh c) * slope: the second and third
+        # factors are known from the forward pass, so they are multiplied once, for all t
+        local = torch.cat((g, c_prev, acts[..., :H], tanh_c), dim=-1).mul_(slope)  # (T, B, 4H)
         d_gates = torch.empty_like(acts)  # (T, B, 4H)
         dh, dc = d_h_last, d_c_last
         for t in reversed(order):
             dh = dh + d_hidden[t]
             dc = torch.addcmul(dc, dh, dh_to_dc[t])
-            post = torch.cat((dc.repeat(1, 3) * by_dc[t], dh * tanh_c[t]), dim=1)  # (B, 4H)
-            torch.mul(post, slope[t], out=d_gates[t])
+            torch.mul(torch.cat((dc, dc, dc, dh), dim=1), local[t], out=d_gates[t])
             dc = dc * acts[t, :, H : 2 * H]  # through f_t to c_{t-1}
             dh = d_gates[t] @ weight_hh  # (B, 4H) @ (4H, H) -> (B, H)
         # sum over steps and batch of the outer products a_t^T h_{t-1}: one product
