@@ -817,7 +817,8 @@ def _differs(before: Any, after: Any) -> bool:
             dict(before.state_dict()), dict(after.state_dict())
         )
     if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
-        return before.shape != after.shape or not np.array_equal(before, after, equal_nan=True)
+        nan_able = before.dtype.kind in "fc"  # equal_nan raises on strings and objects
+        return before.shape != after.shape or not np.array_equal(before, after, equal_nan=nan_able)
     if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
         return len(before) != len(after) or any(map(_differs, before, after))
     if isinstance(before, Mapping) and isinstance(after, Mapping):

@@ -213,6 +213,25 @@ def test_nested_outputs_and_numbers_are_compared() -> None:
         grading.check(wrong, ref, [Case("x=1", (1.0,))], exercise="Ex")
 
 
+def test_numpy_string_and_object_inputs_are_checked_for_changes() -> None:
+    """np.array_equal(..., equal_nan=True) raises on strings: the in-place check must not."""
+
+    def ref(names: np.ndarray) -> int:
+        return len(names)
+
+    def right(names: np.ndarray) -> int:
+        return int(names.shape[0])
+
+    def mutates(names: np.ndarray) -> int:
+        names[0] = "z"
+        return len(names)
+
+    groups = np.array(["a", "b", "a"])
+    grading.check(right, ref, [Case("strings", (groups,))], exercise="Ex")
+    with pytest.raises(AssertionError, match="changed"):
+        grading.check(mutates, ref, [Case("strings", (groups.copy(),))], exercise="Ex")
+
+
 def test_check_raises(tmp_path: Path) -> None:
     lax = student(
         tmp_path,
