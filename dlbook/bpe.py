@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from dlbook import _checks
+
 __all__ = [
     "PATTERN",
     "BPETokenizer",
@@ -291,3 +293,7 @@ def train_bpe(text: str, vocab_size: int) -> BPETokenizer:
             words[i] = merged
         pair_counts.pop(pair, None)
     return BPETokenizer(merges)
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -1025,5 +1025,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         dist.destroy_process_group()
 
 
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)
+
 if __name__ == "__main__":
     main()

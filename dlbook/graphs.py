@@ -795,3 +795,7 @@ def dirichlet_energy(x: Tensor, adjacency: Tensor) -> Tensor:
     scaled = d_inv_sqrt[:, None] * x  # rows x_i / sqrt(d_i)
     diff = scaled[:, None, :] - scaled[None, :, :]  # (N, N, F)
     return 0.5 * (A[:, :, None] * diff.square()).sum()
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+chk.guard_module(globals(), __all__)

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dlbook import layers
+from dlbook import _checks, layers
 from dlbook import nn as dnn
 
 try:  # Chapter 12's from-scratch attention; torch's has the same signature
@@ -1192,3 +1192,7 @@ def bradley_terry_loss(r_chosen: Tensor, r_rejected: Tensor) -> Tensor:
         raise ValueError(f"r_chosen is on {r_chosen.device} but r_rejected on {r_rejected.device}")
     loss: Tensor = F.softplus(r_rejected - r_chosen).mean()
     return loss
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -555,3 +555,7 @@ def adaptation_curve(
                     for q in inner_update(phi, loss, alpha, first_order=True)
                 ]
     return torch.stack(rows)  # (steps + 1, T)
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlbook import _checks
+
 __all__ = [
     "GRIDWORLD_LAYOUT",
     "CartPole",
@@ -1271,3 +1273,7 @@ def train_dqn(
             if step % target_every == 0:
                 target.load_state_dict(q_net.state_dict())
     return q_net, {"episode_returns": returns, "episode_end_step": ends}
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -847,3 +847,7 @@ def co2e_kg(kwh: float, kg_per_kwh: float = STRUBELL_LBS_PER_KWH * _LB_TO_KG) ->
     e = _checks.non_negative("kwh", kwh)
     c = _checks.non_negative("kg_per_kwh", kg_per_kwh)
     return c * e
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -549,3 +549,7 @@ def gaussian_critic_scores(x_train: Tensor, y_train: Tensor, x: Tensor, y: Tenso
     cond = log_gauss(yb[None, :, :] - mean_cond[:, None, :], S_cond)  # (N, N): row i, column j
     marginal = log_gauss(yb - mu_y, S_yy)  # (N,)
     return cond - marginal[None, :]
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -423,7 +423,7 @@ ERRORS = [
         TypeError,
         "policy",
     ),
-    ("P on meta", lambda: rl.value_iteration(P0.to("meta"), R0, 0.9), ValueError, "one device"),
+    ("P on meta", lambda: rl.value_iteration(P0.to("meta"), R0, 0.9), ValueError, "device"),
     ("bad layout", lambda: rl.gridworld(("..", "...")), ValueError, "equal length"),
     ("bad slip", lambda: rl.gridworld(slip=1.5), ValueError, "slip"),
     (

@@ -29,6 +29,8 @@ from dataclasses import dataclass, fields
 import torch
 from torch import Tensor, nn
 
+from dlbook import _checks
+
 __all__ = [
     "DDPM",
     "EpsilonMLP",
@@ -1099,3 +1101,7 @@ class DDPM(nn.Module):
                 self.model, shape, self.schedule, num_steps, generator=generator, device=dev
             )
         return x * self.scale + self.loc
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

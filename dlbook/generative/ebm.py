@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlbook import _checks
+
 __all__ = [
     "RBM",
     "EnergyMLP",
@@ -1504,3 +1506,7 @@ def train_ebm(
         optimizer.step()
         losses.append(float(loss.detach()))
     return losses
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

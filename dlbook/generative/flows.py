@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from dlbook import _checks
+
 __all__ = [
     "AffineCoupling",
     "Conditioner",
@@ -513,3 +515,7 @@ def train_flow(
     if X_val is not None:
         flow.load_state_dict(best[1])
     return losses
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

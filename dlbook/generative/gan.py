@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlbook import _checks
 from dlbook.devices import generator as seeded_generator
 from dlbook.train import History
 
@@ -930,3 +931,7 @@ def fit_and_sample(
         ema=ema,
     )
     return generator_net.sample(num_samples, generator=seeded_generator(1000 + seed))
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from dlbook import _checks
+
 __all__ = [
     "VEEGAN_NUM_SAMPLES",
     "ModeCoverage",
@@ -730,3 +732,7 @@ def cpu_seconds(fn: Callable[[], T_co]) -> tuple[T_co, float]:
     start = time.process_time()
     result = fn()
     return result, time.process_time() - start
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)

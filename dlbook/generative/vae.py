@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlbook import _checks
+
 __all__ = [
     "VAE",
     "active_units",
@@ -1344,3 +1346,7 @@ def active_units(model: VAE, x: Tensor, *, threshold: float = 0.01) -> tuple[int
         raise ValueError(f"x needs at least 2 examples to measure a variance, got {len(mu)}")
     activity = mu.var(0, unbiased=False)
     return int((activity > threshold).sum()), activity
+
+
+# Every public function checks devices and numpy scalars the same way (dlbook._checks).
+_checks.guard_module(globals(), __all__)
