@@ -9,7 +9,10 @@ Read top to bottom, the module follows the chapter:
   equations) and :func:`fit_ridge`, both built on :mod:`dlbook.linalg` after centring;
 * the lasso - :func:`soft_threshold` (the proximal map of :math:`t\lvert x \rvert`),
   :func:`lasso_objective`, :func:`lasso_ista` (proximal gradient),
-  :func:`lasso_subgradient`, :func:`lasso_lambda_max` and :func:`lasso_path`.
+  :func:`lasso_subgradient`, :func:`lasso_lambda_max` and :func:`lasso_path`;
+* model selection - :func:`kfold_indices` (scikit-learn's ``KFold`` splits) and
+  :func:`cross_validate_ridge` (:math:`K`-fold cross-validation error of ridge over a grid
+  of :math:`\lambda`, with standard errors and the one-standard-error rule).
 
 Objective scalings (they differ, on purpose, to match scikit-learn and
 :func:`dlbook.linalg.ridge`):
@@ -46,6 +49,9 @@ __all__ = [
     "lasso_objective",
     "lasso_path",
     "lasso_subgradient",
+    "CrossValidation",
+    "cross_validate_ridge",
+    "kfold_indices",
     "mse",
     "polynomial_features",
     "predict",
@@ -95,6 +101,12 @@ def _data(X: object, y: object) -> tuple[Tensor, Tensor]:
             f"{X.dtype} on {X.device}"
         )
     return X, y
+
+
+def _model(w: Tensor, x_mean: Tensor, y_mean: Tensor) -> LinearModel:
+    """The model from solver weights (D,) or (D, m), stored as (D,) or (m, D) like nn.Linear."""
+    bias = y_mean - x_mean @ w  # b = y_mean - x_mean^T w, () or (m,)
+    return LinearModel(w if w.ndim == 1 else w.T.contiguous(), bias)  # (D, m) -> (m, D)
 
 
 def _centre(X: Tensor, y: Tensor, fit_intercept: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -261,7 +273,9 @@ class LinearModel(NamedTuple):
     Attributes
     ----------
     weight : Tensor
-        :math:`\vw` of shape :math:`(D,)`, or :math:`(D, m)` for :math:`m` outputs.
+        :math:`\vw` of shape :math:`(D,)`, or :math:`W` of shape :math:`(m, D)` for
+        :math:`m` outputs (out, in), like ``torch.nn.Linear(D, m).weight``, so that
+        :math:`f(\vx) = W\vx + \mathbf{b}`.
     bias : Tensor
         :math:`b`, a scalar tensor, or shape :math:`(m,)`.
     """
@@ -273,14 +287,14 @@ class LinearModel(NamedTuple):
 def predict(model: LinearModel, X: Tensor) -> Tensor:
     r"""Predictions of a linear model for the rows of ``X``.
 
-    .. math:: \hat{\vy} = X \vw + b \mathbf{1}
+    .. math:: \hat{\vy} = X \vw + b \mathbf{1}, \qquad \hat{Y} = X W^\top + \mathbf{1}\mathbf{b}^\top
 
     Defined in Chapter 5 (hypothesis spaces).
 
     Parameters
     ----------
     model : LinearModel
-        Weight :math:`(D,)` or :math:`(D, m)` and bias.
+        Weight :math:`(D,)` or :math:`(m, D)` and bias.
     X : Tensor
         Inputs of shape :math:`(N, D)`.
 
@@ -304,11 +318,13 @@ def predict(model: LinearModel, X: Tensor) -> Tensor:
     """
     X = _float_tensor("X", X)
     w, b = model
-    if X.ndim != 2 or X.shape[1] != w.shape[0]:
+    if X.ndim != 2 or X.shape[1] != w.shape[-1]:
         raise ValueError(
-            f"`X` must have shape (N, {w.shape[0]}) for this model, got {tuple(X.shape)}"
+            f"`X` must have shape (N, {w.shape[-1]}) for this model, got {tuple(X.shape)}"
         )
-    return X @ w + b  # (N, D) @ (D,) -> (N,), or (N, D) @ (D, m) -> (N, m)
+    if w.ndim == 1:
+        return X @ w + b  # (N, D) @ (D,) -> (N,)
+    return X @ w.T + b  # (N, D) @ (D, m) -> (N, m)
 
 
 # --------------------------------------------------------------------------------------
@@ -337,7 +353,7 @@ def fit_least_squares(X: Tensor, y: Tensor, *, fit_intercept: bool = True) -> Li
     Returns
     -------
     LinearModel
-        ``weight`` of shape :math:`(D,)` or :math:`(D, m)`, ``bias`` of shape ``y.shape[1:]``.
+        ``weight`` of shape :math:`(D,)` or :math:`(m, D)`, ``bias`` of shape ``y.shape[1:]``.
 
     Raises
     ------
@@ -356,7 +372,7 @@ def fit_least_squares(X: Tensor, y: Tensor, *, fit_intercept: bool = True) -> Li
     X, y = _data(X, y)
     Xc, yc, x_mean, y_mean = _centre(X, y, fit_intercept)
     w = linalg.least_squares(Xc, yc)  # (D,) or (D, m)
-    return LinearModel(w, y_mean - x_mean @ w)
+    return _model(w, x_mean, y_mean)
 
 
 def fit_ridge(X: Tensor, y: Tensor, lam: float, *, fit_intercept: bool = True) -> LinearModel:
@@ -386,7 +402,7 @@ def fit_ridge(X: Tensor, y: Tensor, lam: float, *, fit_intercept: bool = True) -
     Returns
     -------
     LinearModel
-        ``weight`` of shape :math:`(D,)` or :math:`(D, m)`, ``bias`` of shape ``y.shape[1:]``.
+        ``weight`` of shape :math:`(D,)` or :math:`(m, D)`, ``bias`` of shape ``y.shape[1:]``.
 
     Raises
     ------
@@ -412,7 +428,7 @@ def fit_ridge(X: Tensor, y: Tensor, lam: float, *, fit_intercept: bool = True) -
     lam = _non_negative("lam", lam)
     Xc, yc, x_mean, y_mean = _centre(X, y, fit_intercept)
     w = linalg.ridge(Xc, yc, lam)  # (D,) or (D, m)
-    return LinearModel(w, y_mean - x_mean @ w)
+    return _model(w, x_mean, y_mean)
 
 
 # --------------------------------------------------------------------------------------
@@ -467,7 +483,7 @@ def lasso_objective(model: LinearModel, X: Tensor, y: Tensor, lam: float) -> Ten
     Parameters
     ----------
     model : LinearModel
-        Weight :math:`(D,)` or :math:`(D, m)` and bias.
+        Weight :math:`(D,)` or :math:`(m, D)` and bias.
     X, y : Tensor
         Data of shapes :math:`(N, D)` and :math:`(N,)` or :math:`(N, m)`.
     lam : float
@@ -517,13 +533,14 @@ def _lasso_setup(
 
 
 def _initial_weight(weight_init: Tensor | None, Xc: Tensor, yc: Tensor) -> Tensor:
-    shape = (Xc.shape[1], *yc.shape[1:])  # (D,) or (D, m)
+    shape = (*yc.shape[1:], Xc.shape[1])  # (D,) or (m, D), the model's layout
     if weight_init is None:
-        return Xc.new_zeros(shape)
+        return Xc.new_zeros(shape[::-1])  # the solvers iterate on (D,) or (D, m)
     weight_init = _float_tensor("weight_init", weight_init)
     if tuple(weight_init.shape) != shape:
         raise ValueError(f"`weight_init` must have shape {shape}, got {tuple(weight_init.shape)}")
-    return weight_init.to(device=Xc.device, dtype=Xc.dtype).clone()
+    w0 = weight_init.to(device=Xc.device, dtype=Xc.dtype)
+    return (w0 if w0.ndim == 1 else w0.T).clone()  # (m, D) -> (D, m)
 
 
 def lasso_ista(
@@ -565,7 +582,8 @@ def lasso_ista(
     fit_intercept : bool, default True
         Fit an unpenalised bias on centred data; otherwise :math:`b = 0`.
     weight_init : Tensor, optional
-        Starting :math:`\vw_0` (default zeros), e.g. a warm start along a path.
+        Starting :math:`\vw_0` (default zeros) of the model's weight shape, :math:`(D,)`
+        or :math:`(m, D)`, e.g. a warm start along a path.
 
     Returns
     -------
@@ -605,7 +623,7 @@ def lasso_ista(
         grad = Xc.T @ (Xc @ w - yc) / n  # gradient of the smooth part, (D,) or (D, m)
         w = soft_threshold(w - lr * grad, lr * lam)  # prox of lr * lam * ||w||_1
         objective[t + 1] = value(w)
-    return LinearModel(w, y_mean - x_mean @ w), objective
+    return _model(w, x_mean, y_mean), objective
 
 
 def lasso_subgradient(
@@ -677,7 +695,7 @@ def lasso_subgradient(
         objective[t + 1] = value(w)
         if objective[t + 1] < best_value:
             best, best_value = w, objective[t + 1]
-    return LinearModel(best, y_mean - x_mean @ best), objective
+    return _model(best, x_mean, y_mean), objective
 
 
 def lasso_lambda_max(X: Tensor, y: Tensor, *, fit_intercept: bool = True) -> float:
@@ -749,7 +767,7 @@ def lasso_path(
     Returns
     -------
     Tensor
-        Coefficients of shape :math:`(K, D)` (or :math:`(K, D, m)`), row :math:`k` for
+        Coefficients of shape :math:`(K, D)` (or :math:`(K, m, D)`), row :math:`k` for
         :math:`\lambda_k`.
 
     Raises
@@ -776,7 +794,181 @@ def lasso_path(
         )
         weight = model.weight
         rows.append(weight)
-    return torch.stack(rows)  # K x (D,) -> (K, D)
+    return torch.stack(rows)  # K x (D,) -> (K, D), or K x (m, D) -> (K, m, D)
+
+
+# --------------------------------------------------------------------------------------
+# Model selection: K-fold cross-validation
+# --------------------------------------------------------------------------------------
+def kfold_indices(
+    n: int, n_splits: int = 5, *, generator: torch.Generator | None = None
+) -> list[tuple[Tensor, Tensor]]:
+    r"""The (train, validation) index pairs of :math:`K`-fold cross-validation.
+
+    The :math:`N` indices are cut into :math:`K` contiguous folds, the first
+    :math:`N \bmod K` of them one longer than the others, exactly as
+    ``sklearn.model_selection.KFold(n_splits)`` does; fold :math:`k` validates and the
+    other :math:`K - 1` train:
+
+    .. math:: \mathcal{I} = \mathcal{V}_1 \cup \dots \cup \mathcal{V}_K, \qquad
+              \mathcal{T}_k = \mathcal{I} \setminus \mathcal{V}_k
+
+    With a ``generator`` the indices are shuffled first (by ``torch.randperm``, so the
+    folds differ from scikit-learn's shuffled ones). Defined in Chapter 5
+    (cross-validation).
+
+    Parameters
+    ----------
+    n : int
+        Number of examples :math:`N`, at least ``n_splits``.
+    n_splits : int, default 5
+        Number of folds :math:`K \ge 2`.
+    generator : torch.Generator, optional
+        Shuffle the examples with it before cutting the folds.
+
+    Returns
+    -------
+    list of (Tensor, Tensor)
+        :math:`K` pairs of sorted int64 index vectors (training, validation), on the CPU.
+
+    Raises
+    ------
+    TypeError
+        If ``n`` or ``n_splits`` is not an int, or ``generator`` not a ``torch.Generator``.
+    ValueError
+        If ``n_splits < 2`` or ``n < n_splits``.
+
+    Examples
+    --------
+    >>> [val.tolist() for _, val in kfold_indices(5, 2)]
+    [[0, 1, 2], [3, 4]]
+    """
+    n_splits = _checks.positive_int("n_splits", n_splits, minimum=2)
+    n = _checks.positive_int("n", n, minimum=n_splits)
+    generator = _checks.generator("generator", generator)
+    order = torch.arange(n) if generator is None else torch.randperm(n, generator=generator)
+    sizes = [n // n_splits + (1 if k < n % n_splits else 0) for k in range(n_splits)]
+    folds = []
+    start = 0
+    for size in sizes:
+        val = order[start : start + size]
+        train = torch.cat([order[:start], order[start + size :]])
+        folds.append((train.sort().values, val.sort().values))
+        start += size
+    return folds
+
+
+class CrossValidation(NamedTuple):
+    r"""The result of :func:`cross_validate_ridge`.
+
+    Attributes
+    ----------
+    lams : Tensor
+        The grid :math:`\lambda_1, \dots, \lambda_L`, shape :math:`(L,)`.
+    fold_errors : Tensor
+        Validation mean squared error of each :math:`\lambda` on each fold, :math:`(L, K)`.
+    mean : Tensor
+        The cross-validation error :math:`\mathrm{CV}(\lambda)`, the mean over folds, :math:`(L,)`.
+    standard_error : Tensor
+        :math:`s(\lambda)/\sqrt{K}` with the Bessel-corrected standard deviation
+        :math:`s` over folds, :math:`(L,)`.
+    best : float
+        The :math:`\lambda` of smallest :math:`\mathrm{CV}(\lambda)`.
+    one_standard_error : float
+        The largest :math:`\lambda` whose :math:`\mathrm{CV}(\lambda)` is within one
+        standard error of the smallest: :math:`\mathrm{CV}(\lambda) \le
+        \mathrm{CV}(\lambda^\star) + \mathrm{SE}(\lambda^\star)`.
+    """
+
+    lams: Tensor
+    fold_errors: Tensor
+    mean: Tensor
+    standard_error: Tensor
+    best: float
+    one_standard_error: float
+
+
+def cross_validate_ridge(
+    X: Tensor,
+    y: Tensor,
+    lams: Sequence[float] | Tensor,
+    *,
+    n_splits: int = 5,
+    fit_intercept: bool = True,
+    generator: torch.Generator | None = None,
+) -> CrossValidation:
+    r""":math:`K`-fold cross-validation of :func:`fit_ridge` over a grid of :math:`\lambda`.
+
+    .. math:: \mathrm{CV}(\lambda) = \frac{1}{K} \sum_{k=1}^{K} \frac{1}{\lvert
+              \mathcal{V}_k \rvert} \sum_{i \in \mathcal{V}_k} \bigl(y_i -
+              \hat f_\lambda^{(-k)}(\vx_i)\bigr)^2, \qquad
+              \mathrm{SE}(\lambda) = \frac{s_\lambda}{\sqrt K}
+
+    where :math:`\hat f_\lambda^{(-k)}` is fitted on every fold but the :math:`k`-th
+    (centring included: the held-out fold never touches the fit) and :math:`s_\lambda` is
+    the standard deviation of the :math:`K` fold errors with Bessel's correction. This is
+    ``-cross_val_score(Ridge(alpha=lam), X, y, cv=KFold(K),
+    scoring="neg_mean_squared_error").mean()``. Defined in Chapter 5 (cross-validation).
+
+    Parameters
+    ----------
+    X : Tensor
+        Design matrix of shape :math:`(N, D)`.
+    y : Tensor
+        Targets of shape :math:`(N,)` or :math:`(N, m)`, same dtype and device as ``X``.
+    lams : sequence of float or 1-D Tensor
+        The grid of :math:`\lambda \ge 0`, at least one value.
+    n_splits : int, default 5
+        Number of folds :math:`K \ge 2`.
+    fit_intercept : bool, default True
+        Passed to :func:`fit_ridge`.
+    generator : torch.Generator, optional
+        Shuffle before cutting the folds (:func:`kfold_indices`).
+
+    Returns
+    -------
+    CrossValidation
+        Fold errors, their mean and standard error per :math:`\lambda`, the minimiser and
+        the one-standard-error choice; tensors in ``X``'s dtype, on ``X``'s device.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad data (as :func:`fit_ridge`), an empty or negative ``lams``, or a bad
+        ``n_splits``.
+
+    References
+    ----------
+    T. Hastie, R. Tibshirani and J. Friedman, *The Elements of Statistical Learning*, 2nd
+    ed., Springer, 2009, Section 7.10 (the one-standard-error rule).
+
+    Examples
+    --------
+    >>> X = torch.arange(12.0, dtype=torch.float64).reshape(6, 2)
+    >>> cv = cross_validate_ridge(X, X[:, 0] + 1.0, [0.0, 1e6], n_splits=3)
+    >>> cv.best
+    0.0
+    """
+    X, y = _data(X, y)
+    values = lams.tolist() if isinstance(lams, Tensor) else list(lams)
+    if not values:
+        raise ValueError("`lams` must hold at least one value, got none")
+    values = [_non_negative("lams", lam) for lam in values]
+    folds = kfold_indices(X.shape[0], n_splits, generator=generator)
+    errors = X.new_empty(len(values), len(folds))  # (L, K)
+    for k, (train, val) in enumerate(folds):
+        train, val = train.to(X.device), val.to(X.device)
+        for j, lam in enumerate(values):
+            model = fit_ridge(X[train], y[train], lam, fit_intercept=fit_intercept)
+            errors[j, k] = mse(predict(model, X[val]), y[val])
+    mean = errors.mean(dim=1)  # (L, K) -> (L,)
+    se = errors.std(dim=1, correction=1) / math.sqrt(len(folds))  # Bessel-corrected
+    best = int(torch.argmin(mean))
+    within = (mean <= mean[best] + se[best]).tolist()
+    one_se = max(lam for lam, ok in zip(values, within, strict=True) if ok)
+    return CrossValidation(
+        X.new_tensor(values), errors, mean, se, values[best], float(one_se)
+    )
 
 
 # Every public function checks devices and numpy scalars the same way (dlbook._checks).

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import Lasso, LinearRegression, Ridge
 from sklearn.linear_model import lasso_path as sk_lasso_path
 from sklearn.metrics import mean_squared_error
+from sklearn.model_selection import KFold, cross_val_score
 
 from dlbook import linear
 from dlbook.linear import LinearModel
@@ -79,9 +80,17 @@ def test_mse_matches_sklearn() -> None:
 
 def test_predict_matches_numpy() -> None:
     rng = np.random.default_rng(3)
-    X, w, b = rng.normal(size=(5, 4)), rng.normal(size=(4, 2)), rng.normal(size=2)
-    got = linear.predict(LinearModel(t(w), t(b)), t(X))
-    np.testing.assert_allclose(got.numpy(), X @ w + b, rtol=1e-12)
+    X, W, b = rng.normal(size=(5, 4)), rng.normal(size=(2, 4)), rng.normal(size=2)
+    # W is (out, in) = (m, D), as nn.Linear(D, m).weight: the same predictions
+    got = linear.predict(LinearModel(t(W), t(b)), t(X))
+    np.testing.assert_allclose(got.numpy(), X @ W.T + b, rtol=1e-12)
+    layer = torch.nn.Linear(4, 2, dtype=F64)
+    layer.load_state_dict({"weight": t(W), "bias": t(b)})
+    np.testing.assert_allclose(layer(t(X)).detach().numpy(), got.numpy(), rtol=1e-12)
+    w1 = rng.normal(size=4)  # one output: the weight is a vector (D,)
+    np.testing.assert_allclose(
+        linear.predict(LinearModel(t(w1), t(np.array(0.5))), t(X)).numpy(), X @ w1 + 0.5
+    )
 
 
 # ------------------------------------------------------------------- closed-form fits
@@ -91,7 +100,7 @@ def test_least_squares_matches_sklearn(fit_intercept: bool, m: int | None) -> No
     X, y = make_data(m=m)
     model = linear.fit_least_squares(t(X), t(y), fit_intercept=fit_intercept)
     sk = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
-    np.testing.assert_allclose(model.weight.numpy(), sk.coef_.T, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(model.weight.numpy(), sk.coef_, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(model.bias.numpy(), sk.intercept_, rtol=1e-9, atol=1e-10)
 
 
@@ -125,7 +134,7 @@ def test_ridge_matches_sklearn(
     assert model.weight.device == model.bias.device == torch.device(device)
     sk = Ridge(alpha=lam, fit_intercept=fit_intercept, solver="svd").fit(X, y)
     a = tol(device, 1e-10)
-    np.testing.assert_allclose(model.weight.cpu().numpy(), sk.coef_.T, rtol=a * 10, atol=a)
+    np.testing.assert_allclose(model.weight.cpu().numpy(), sk.coef_, rtol=a * 10, atol=a)
     np.testing.assert_allclose(model.bias.cpu().numpy(), sk.intercept_, rtol=a * 10, atol=a)
 
 
@@ -188,7 +197,7 @@ def test_ista_matches_sklearn_lasso_with_several_outputs() -> None:
     X, y = make_data(m=2, seed=9)
     model, _ = linear.lasso_ista(t(X), t(y), 0.2, steps=1000)
     sk = Lasso(alpha=0.2, tol=1e-14, max_iter=100_000).fit(X, y)
-    np.testing.assert_allclose(model.weight.numpy(), sk.coef_.T, atol=1e-8)
+    np.testing.assert_allclose(model.weight.numpy(), sk.coef_, atol=1e-8)
     np.testing.assert_allclose(model.bias.numpy(), sk.intercept_, atol=1e-8)
 
 
@@ -323,3 +332,76 @@ def test_bad_input_is_rejected_with_clear_errors() -> None:
         linear.mse(y, X)
     with pytest.raises(ValueError, match=r"`X` must have shape \(N, 3\)"):
         linear.predict(LinearModel(torch.zeros(3, dtype=F64), torch.tensor(0.0, dtype=F64)), X)
+
+
+# ------------------------------------------------------------------ cross-validation
+@pytest.mark.parametrize(("n", "k"), [(10, 2), (17, 5), (23, 4), (6, 6)])
+def test_kfold_indices_match_sklearn_kfold(n: int, k: int) -> None:
+    ours = linear.kfold_indices(n, k)
+    theirs = list(KFold(n_splits=k).split(np.zeros((n, 1))))
+    assert len(ours) == len(theirs) == k
+    for (tr, va), (tr_sk, va_sk) in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(tr.numpy(), tr_sk)
+        np.testing.assert_array_equal(va.numpy(), va_sk)
+
+
+@given(n=st.integers(2, 60), k=st.integers(2, 8), seed=st.integers(0, 2**16))
+@settings(max_examples=30, deadline=None)
+def test_shuffled_folds_partition_the_indices(n: int, k: int, seed: int) -> None:
+    k = min(k, n)
+    folds = linear.kfold_indices(n, k, generator=torch.Generator().manual_seed(seed))
+    vals = torch.cat([va for _, va in folds])
+    assert sorted(vals.tolist()) == list(range(n))  # every index validates exactly once
+    for tr, va in folds:
+        assert set(tr.tolist()).isdisjoint(va.tolist())
+        assert len(tr) + len(va) == n
+    assert max(len(va) for _, va in folds) - min(len(va) for _, va in folds) <= 1
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_cross_validate_ridge_matches_sklearn_cross_val_score(
+    fit_intercept: bool, device: torch.device
+) -> None:
+    X, y = make_data(n=37, d=8, seed=21)
+    lams = [0.0, 0.1, 1.0, 10.0, 100.0]
+    cv = linear.cross_validate_ridge(
+        t(X, device), t(y, device), lams, n_splits=5, fit_intercept=fit_intercept
+    )
+    assert cv.mean.device == torch.device(device)
+    a = tol(device, 1e-10)
+    for j, lam in enumerate(lams):
+        scores = -cross_val_score(
+            Ridge(alpha=lam, fit_intercept=fit_intercept, solver="svd"),
+            X,
+            y,
+            cv=KFold(5),
+            scoring="neg_mean_squared_error",
+        )
+        np.testing.assert_allclose(cv.fold_errors[j].cpu().numpy(), scores, rtol=a * 10, atol=a)
+        assert float(cv.mean[j]) == pytest.approx(scores.mean(), rel=a * 10)
+        # the standard error uses Bessel's correction (ddof=1)
+        assert float(cv.standard_error[j]) == pytest.approx(
+            scores.std(ddof=1) / np.sqrt(5), rel=a * 10
+        )
+
+
+def test_one_standard_error_rule_by_hand() -> None:
+    # Wide, noisy data: the CV curve is U-shaped and the one-SE choice is a larger lambda.
+    X, y = make_data(n=40, d=30, seed=22)
+    y = y + 2.0 * np.random.default_rng(23).normal(size=40)
+    lams = np.logspace(-3, 4, 15)
+    cv = linear.cross_validate_ridge(t(X), t(y), lams.tolist(), n_splits=5)
+    errs = np.array(
+        [
+            [
+                np.mean((Ridge(alpha=lam).fit(X[tr], y[tr]).predict(X[va]) - y[va]) ** 2)
+                for tr, va in KFold(5).split(X)
+            ]
+            for lam in lams
+        ]
+    )
+    mean, se = errs.mean(1), errs.std(1, ddof=1) / np.sqrt(5)
+    j = int(np.argmin(mean))
+    assert cv.best == pytest.approx(lams[j])
+    assert cv.one_standard_error == pytest.approx(lams[mean <= mean[j] + se[j]].max())
+    assert cv.one_standard_error >= cv.best
