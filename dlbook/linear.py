@@ -40,18 +40,18 @@ from torch import Tensor
 from dlbook import _checks, linalg
 
 __all__ = [
+    "CrossValidation",
     "LinearModel",
+    "cross_validate_ridge",
     "fit_least_squares",
     "fit_ridge",
     "gaussian_features",
+    "kfold_indices",
     "lasso_ista",
     "lasso_lambda_max",
     "lasso_objective",
     "lasso_path",
     "lasso_subgradient",
-    "CrossValidation",
-    "cross_validate_ridge",
-    "kfold_indices",
     "mse",
     "polynomial_features",
     "predict",
@@ -287,7 +287,8 @@ class LinearModel(NamedTuple):
 def predict(model: LinearModel, X: Tensor) -> Tensor:
     r"""Predictions of a linear model for the rows of ``X``.
 
-    .. math:: \hat{\vy} = X \vw + b \mathbf{1}, \qquad \hat{Y} = X W^\top + \mathbf{1}\mathbf{b}^\top
+    .. math:: \hat{\vy} = X \vw + b \mathbf{1}, \qquad
+              \hat{Y} = X W^\top + \mathbf{1}\mathbf{b}^\top
 
     Defined in Chapter 5 (hypothesis spaces).
 
@@ -966,9 +967,7 @@ def cross_validate_ridge(
     best = int(torch.argmin(mean))
     within = (mean <= mean[best] + se[best]).tolist()
     one_se = max(lam for lam, ok in zip(values, within, strict=True) if ok)
-    return CrossValidation(
-        X.new_tensor(values), errors, mean, se, values[best], float(one_se)
-    )
+    return CrossValidation(X.new_tensor(values), errors, mean, se, values[best], float(one_se))
 
 
 # Every public function checks devices and numpy scalars the same way (dlbook._checks).
