@@ -21,12 +21,14 @@ from dlbook import _checks
 
 __all__ = [
     "PCAResult",
+    "PowerIterationResult",
     "circulant",
     "condition_number",
     "convolution_matrix",
     "dft_matrix",
     "givens",
     "gram_schmidt",
+    "is_positive_definite",
     "least_squares",
     "lp_norm",
     "matrix_norm",
@@ -34,8 +36,11 @@ __all__ = [
     "pca",
     "pca_transform",
     "pinv",
+    "power_iteration",
+    "projection_matrix",
     "random_orthogonal",
     "rank",
+    "reconstruction_error",
     "ridge",
     "toeplitz",
     "unit_sphere",
@@ -282,14 +287,14 @@ def convolution_matrix(kernel: Tensor, n: int, mode: str = "full") -> Tensor:
     One-dimensional convolution :math:`(\vk * \vx)_i = \sum_j k_{i-j} x_j` is linear in
     :math:`\vx`, and :math:`T_{ij} = k_{i-j}` depends on :math:`i - j` only: a Toeplitz
     matrix with ``kernel`` (then zeros) down its first column. Modes follow
-    :func:`numpy.convolve`: ``"full"`` gives :math:`n + K - 1` rows, ``"valid"``
-    :math:`\max(n, K) - \min(n, K) + 1` (the rows where kernel and signal overlap fully),
-    ``"same"`` the :math:`\max(n, K)` central rows of ``"full"``. Defined in Chapter 2
+    :func:`numpy.convolve`: ``"full"`` gives :math:`n + n_k - 1` rows, ``"valid"``
+    :math:`\max(n, n_k) - \min(n, n_k) + 1` (the rows where kernel and signal overlap fully),
+    ``"same"`` the :math:`\max(n, n_k)` central rows of ``"full"``. Defined in Chapter 2
     (Structured matrices).
 
     Parameters
     ----------
-    kernel : Tensor, shape (K,)
+    kernel : Tensor, shape (n_k,)
     n : int
         Length of the signal.
     mode : {"full", "valid", "same"}, default "full"
@@ -316,14 +321,14 @@ def convolution_matrix(kernel: Tensor, n: int, mode: str = "full") -> Tensor:
     if mode not in ("full", "valid", "same"):
         raise ValueError(f"`mode` must be 'full', 'valid' or 'same', got {mode!r}")
     zeros = kernel.new_zeros
-    column = torch.cat([kernel, zeros(n - 1)])  # k_0, ..., k_{K-1}, 0, ..., 0
+    column = torch.cat([kernel, zeros(n - 1)])  # k_0, ..., k_{n_k-1}, 0, ..., 0
     row = torch.cat([kernel[:1], zeros(n - 1)])  # nothing above the diagonal
-    full = toeplitz(column, row)  # (n + K - 1, n)
+    full = toeplitz(column, row)  # (n + n_k - 1, n)
     if mode == "full":
         return full
     lo, hi = min(n, size), max(n, size)
     if mode == "same":
-        start = (lo - 1) // 2  # numpy keeps the central max(n, K) entries of "full"
+        start = (lo - 1) // 2  # numpy keeps the central max(n, n_k) entries of "full"
         return full[start : start + hi]
     return full[lo - 1 : hi]
 
@@ -734,6 +739,210 @@ def gram_schmidt(A: Tensor, rtol: float | None = None) -> Tensor:
     return torch.stack(basis, dim=1)  # r x (m,) -> (m, r)
 
 
+def projection_matrix(A: Tensor, rtol: float | None = None) -> Tensor:
+    r"""The orthogonal projection onto the column span of ``A``.
+
+    .. math::
+
+        P = A (A^\top A)^{-1} A^\top = Q Q^\top, \qquad P^2 = P = P^\top,
+
+    where :math:`Q` holds an orthonormal basis of the span (the first formula needs
+    independent columns; the second does not). Computed as :math:`U_r U_r^\top` from the
+    SVD, keeping the :math:`r` singular values above :math:`\text{rtol}\cdot\sigma_1`, so it
+    is well defined for rank-deficient ``A`` too. :math:`P\vb` is the point of the span
+    closest to :math:`\vb`: the fitted values of least squares. Defined in Chapter 2
+    (Orthogonal projections).
+
+    Parameters
+    ----------
+    A : Tensor, shape (m, n)
+    rtol : float, optional
+        Relative tolerance for the rank (default :math:`\max(m, n)\,\varepsilon`).
+
+    Returns
+    -------
+    Tensor, shape (m, m)
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not a non-empty finite matrix or ``rtol`` is negative.
+
+    Examples
+    --------
+    >>> A = torch.tensor([[1.0], [1.0]], dtype=torch.float64)
+    >>> projection_matrix(A).round(decimals=12).tolist()
+    [[0.5, 0.5], [0.5, 0.5]]
+    """
+    A = _tensor("A", A, 2)
+    if A.numel() == 0:
+        raise ValueError(f"`A` must be non-empty, got shape {tuple(A.shape)}")
+    _finite("A", A)
+    tol = _default_rtol(A) if rtol is None else _nonneg("rtol", rtol)
+    U, s, _ = torch.linalg.svd(A, full_matrices=False)  # U: (m, min(m, n))
+    r = int((s > tol * s[0]).sum()) if float(s[0]) > 0 else 0
+    Ur = U[:, :r]  # (m, r): an orthonormal basis of the span
+    out: Tensor = Ur @ Ur.mH  # (m, r) @ (r, m) -> (m, m)
+    return out
+
+
+def is_positive_definite(A: Tensor, *, semi: bool = False) -> bool:
+    r"""Whether a symmetric matrix is positive definite (or semi-definite), by Cholesky.
+
+    .. math::
+
+        A \succ 0 \iff \vx^\top A \vx > 0 \;\; \forall \vx \ne \mathbf{0}
+        \iff \lambda_{\min}(A) > 0 \iff A = LL^\top \text{ with } L_{ii} > 0 .
+
+    The test is the Cholesky factorisation: it succeeds exactly when every pivot is
+    positive, which costs :math:`n^3/3` operations, a fraction of an eigendecomposition.
+    With ``semi=True`` the question is :math:`A \succeq 0` (every eigenvalue
+    :math:`\ge 0`), tested as :math:`A + \tau I \succ 0` with
+    :math:`\tau = n\,\varepsilon\,\max(1, \max_i |A_{ii}|)`, so that a singular
+    semi-definite matrix is not rejected for a rounding error. Defined in Chapter 2
+    (Positive definite matrices).
+
+    Parameters
+    ----------
+    A : Tensor, shape (n, n)
+        Symmetric (up to rounding: :math:`\|A - A^\top\| \le 100\,n\,\varepsilon\,\|A\|`).
+    semi : bool, default False
+        Test for semi-definiteness instead.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not a non-empty, finite, real, symmetric square matrix.
+
+    References
+    ----------
+    G. H. Golub and C. F. Van Loan, *Matrix Computations*, 4th ed., section 4.2, 2013.
+
+    Examples
+    --------
+    >>> A = torch.tensor([[2.0, -1.0], [-1.0, 2.0]], dtype=torch.float64)
+    >>> is_positive_definite(A), is_positive_definite(-A)
+    (True, False)
+    """
+    A = _square("A", A)
+    if A.numel() == 0:
+        raise ValueError("`A` must be non-empty, got shape (0, 0)")
+    if A.is_complex():
+        raise ValueError(f"`A` must be real, got {A.dtype}")
+    _finite("A", A)
+    n = A.shape[0]
+    eps = torch.finfo(A.dtype).eps
+    scale = float(A.abs().max())
+    if float((A - A.mT).abs().max()) > 100 * n * eps * max(scale, 1e-300):
+        raise ValueError("`A` must be symmetric, got a matrix with A != A^T")
+    if semi:
+        tau = n * eps * max(1.0, float(A.diagonal().abs().max()))
+        A = A + tau * torch.eye(n, dtype=A.dtype, device=A.device)
+    _, info = torch.linalg.cholesky_ex(A)
+    return int(info) == 0
+
+
+class PowerIterationResult(NamedTuple):
+    r"""What :func:`power_iteration` returns.
+
+    Attributes
+    ----------
+    eigenvalue : Tensor, shape ()
+        The last Rayleigh quotient :math:`\vq_t^\top A \vq_t`.
+    eigenvector : Tensor, shape (n,)
+        The last iterate :math:`\vq_t`, of unit length.
+    estimates : Tensor, shape (steps,)
+        The Rayleigh quotient after each step, to measure convergence.
+    iterates : Tensor, shape (steps + 1, n)
+        :math:`\vq_0, \dots, \vq_t`, the start included.
+    """
+
+    eigenvalue: Tensor
+    eigenvector: Tensor
+    estimates: Tensor
+    iterates: Tensor
+
+
+def power_iteration(
+    A: Tensor, steps: int, *, generator: torch.Generator | None = None
+) -> PowerIterationResult:
+    r"""The dominant eigenpair of a square matrix by power iteration.
+
+    .. math::
+
+        \vq_{t} = \frac{A \vq_{t-1}}{\|A \vq_{t-1}\|_2}, \qquad
+        \hat\lambda_t = \vq_t^\top A \vq_t ,
+
+    from a random unit vector :math:`\vq_0`. If :math:`|\lambda_1| > |\lambda_2| \ge \dots`
+    and :math:`\vq_0` has a component along the eigenvector :math:`\vv_1`, the angle between
+    :math:`\vq_t` and :math:`\pm\vv_1` shrinks like :math:`|\lambda_2/\lambda_1|^t`, and for a
+    symmetric :math:`A` the Rayleigh quotient's error like :math:`|\lambda_2/\lambda_1|^{2t}`.
+    Each step costs one matrix-vector product. Defined in Chapter 2 (Power iteration).
+
+    Parameters
+    ----------
+    A : Tensor, shape (n, n)
+        Real; its dominant eigenvalue should be real and strictly largest in magnitude.
+    steps : int
+        Number of matrix-vector products, at least 1.
+    generator : torch.Generator, optional
+        For the random start (drawn on the CPU in float64, then moved to ``A``'s device).
+
+    Returns
+    -------
+    PowerIterationResult
+        ``eigenvalue`` (), ``eigenvector`` (n,), ``estimates`` (steps,),
+        ``iterates`` (steps + 1, n).
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not a non-empty finite real square matrix, if ``steps < 1``, or if an
+        iterate becomes zero (the start lies in the null space).
+
+    References
+    ----------
+    G. H. Golub and C. F. Van Loan, *Matrix Computations*, 4th ed., section 7.3.1, 2013.
+
+    Examples
+    --------
+    >>> A = torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    >>> res = power_iteration(A, 60, generator=torch.Generator().manual_seed(0))
+    >>> round(float(res.eigenvalue), 10), res.estimates.shape
+    (2.0, torch.Size([60]))
+    """
+    A = _square("A", A)
+    if A.numel() == 0:
+        raise ValueError("`A` must be non-empty, got shape (0, 0)")
+    if A.is_complex():
+        raise ValueError(f"`A` must be real, got {A.dtype}")
+    _finite("A", A)
+    steps = _int("steps", steps, 1)
+    n = A.shape[0]
+    q = torch.randn(n, generator=generator, dtype=torch.float64).to(A.device, A.dtype)
+    q = q / q.norm()
+    iterates = [q]
+    estimates = []
+    for _ in range(steps):
+        z = A @ q  # (n, n) @ (n,) -> (n,): the one matrix-vector product of a step
+        norm = z.norm()
+        if float(norm) == 0.0:
+            raise ValueError("power iteration reached the zero vector: `A` maps the start to 0")
+        q = z / norm
+        iterates.append(q)
+        estimates.append(q @ (A @ q))  # Rayleigh quotient (a second product, for display)
+    return PowerIterationResult(
+        estimates[-1],
+        q,
+        torch.stack(estimates),
+        torch.stack(iterates),  # (steps + 1, n)
+    )
+
+
 # --------------------------------------------------------------------------------------
 # Least squares, the pseudo-inverse and ridge, all through the SVD
 # --------------------------------------------------------------------------------------
@@ -1022,6 +1231,54 @@ def pca_transform(X: Tensor, result: PCAResult) -> Tensor:
     if X.shape[1] != d:
         raise ValueError(f"`X` must have {d} columns like the fitted PCA, got {tuple(X.shape)}")
     return (X - result.mean) @ result.components.mT  # (N, d) @ (d, k) -> (N, k)
+
+
+def reconstruction_error(X: Tensor, result: PCAResult) -> Tensor:
+    r"""The squared error of reconstructing data from its principal components.
+
+    .. math::
+
+        E_k = \big\| X_c - X_c V_k V_k^\top \big\|_F^2
+        = \sum_{i > k} \sigma_i^2 \quad\text{(on the data PCA was fitted to)},
+
+    with :math:`X_c = X - \mathbf{1}\bar{\vx}^\top` centred by the fitted mean and
+    :math:`V_k` the fitted components as columns. On the fitting data it equals the sum of
+    the discarded squared singular values, the smallest error any rank-:math:`k`
+    approximation of :math:`X_c` can have (Eckart-Young); on other data it measures how
+    well the components generalise. Divide by :math:`\|X_c\|_F^2` for the fraction of
+    variance lost. Defined in Chapter 2 (PCA).
+
+    Parameters
+    ----------
+    X : Tensor, shape (N, d)
+    result : PCAResult
+        From :func:`pca`, with the same ``d``.
+
+    Returns
+    -------
+    Tensor, shape ()
+        The sum over examples and coordinates of the squared residuals.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` has the wrong number of columns.
+
+    References
+    ----------
+    C. Eckart and G. Young, "The approximation of one matrix by another of lower rank",
+    Psychometrika 1(3), 1936.
+
+    Examples
+    --------
+    >>> X = torch.tensor([[2.0, 1.0], [0.0, -1.0], [-2.0, 0.0]], dtype=torch.float64)
+    >>> round(float(reconstruction_error(X, pca(X, 1))), 6)
+    1.394449
+    """
+    Xc = X - result.mean if isinstance(result, PCAResult) else X  # checked just below
+    Z = pca_transform(X, result)  # (N, k), checks X and result
+    residual = Xc - Z @ result.components  # (N, d) - (N, k) @ (k, d)
+    return residual.pow(2).sum()
 
 
 # Every public function checks devices and numpy scalars the same way (dlbook._checks).

@@ -551,3 +551,98 @@ def test_bad_inputs_raise_named_errors() -> None:
     res = linalg.pca(torch.randn(5, 3, dtype=DT), 2)
     with pytest.raises(ValueError, match=r"`X` must have 3 columns"):
         linalg.pca_transform(torch.randn(5, 4, dtype=DT), res)
+
+
+# --------------------------------------------------------------------------------------
+# Positive definiteness, projections, power iteration, PCA reconstruction (issue 12)
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(6))
+def test_is_positive_definite_agrees_with_eigenvalues(seed: int, device: torch.device) -> None:
+    r = rng(seed)
+    B = r.standard_normal((5, 5))
+    # eigenvalues chosen by hand: all positive, one zero, one negative
+    Q = np.linalg.qr(B)[0]
+    for lam, pd, psd in [
+        ([3.0, 2.0, 1.0, 0.5, 0.1], True, True),
+        ([3.0, 2.0, 1.0, 0.5, 0.0], False, True),
+        ([3.0, 2.0, 1.0, 0.5, -0.1], False, False),
+    ]:
+        A = Q @ np.diag(lam) @ Q.T
+        A = (A + A.T) / 2
+        assert (np.linalg.eigvalsh(A).min() > 1e-12) == pd  # the independent reference
+        assert linalg.is_positive_definite(t(A, device)) is pd
+        assert linalg.is_positive_definite(t(A, device), semi=True) is psd
+    gram = B.T @ B  # a Gram matrix of independent columns is positive definite
+    assert linalg.is_positive_definite(t(gram, device))
+    np.testing.assert_allclose(npy(torch.linalg.cholesky(t(gram))), np.linalg.cholesky(gram))
+
+
+def test_is_positive_definite_rejects_nonsymmetric() -> None:
+    with pytest.raises(ValueError, match="symmetric"):
+        linalg.is_positive_definite(torch.tensor([[1.0, 2.0], [0.0, 1.0]]))
+
+
+@pytest.mark.parametrize(("m", "n", "rank"), [(6, 2, 2), (8, 3, 3), (7, 4, 2), (5, 5, 5)])
+def test_projection_matrix_laws_and_formula(
+    m: int, n: int, rank: int, device: torch.device
+) -> None:
+    r = rng(m * 10 + n)
+    A = r.standard_normal((m, rank)) @ r.standard_normal((rank, n))
+    P = npy(linalg.projection_matrix(t(A, device)))
+    np.testing.assert_allclose(P @ P, P, atol=1e-12)  # idempotent
+    np.testing.assert_allclose(P, P.T, atol=1e-12)  # symmetric
+    assert round(float(np.trace(P))) == rank  # trace = dimension of the span
+    Qs = scipy.linalg.orth(A)  # an independent orthonormal basis of the span
+    np.testing.assert_allclose(P, Qs @ Qs.T, atol=1e-10)
+    if rank == n:  # independent columns: the normal-equations formula
+        np.testing.assert_allclose(P, A @ np.linalg.solve(A.T @ A, A.T), atol=1e-10)
+    b = r.standard_normal(m)  # least squares fits are projections
+    x = np.linalg.lstsq(A, b, rcond=None)[0]
+    np.testing.assert_allclose(P @ b, A @ x, atol=1e-10)
+    np.testing.assert_allclose(A.T @ (b - P @ b), 0.0, atol=1e-10)  # residual orthogonal
+
+
+@pytest.mark.parametrize("ratio", [0.5, 0.8, 0.95])
+def test_power_iteration_converges_at_the_eigenvalue_ratio(ratio: float) -> None:
+    r = rng(int(ratio * 100))
+    Q = np.linalg.qr(r.standard_normal((6, 6)))[0]
+    lam = np.array([2.0, 2.0 * ratio, 0.7, 0.5, -0.3, 0.1])
+    A = Q @ np.diag(lam) @ Q.T
+    steps = 40
+    res = linalg.power_iteration(t(A), steps, generator=torch.Generator().manual_seed(0))
+    v1 = Q[:, 0]
+    top = scipy.linalg.eigh(A, subset_by_index=[5, 5])[0][0]
+    assert math.isclose(top, 2.0, rel_tol=1e-12)
+    assert abs(float(res.eigenvalue) - top) <= 2 * ratio ** (2 * steps) * 10 + 1e-13
+    # the angle to v1 shrinks by |lambda_2 / lambda_1| per step: fit the slope
+    q = npy(res.iterates)  # (steps + 1, 6)
+    sines = np.linalg.norm(q - np.outer(q @ v1, v1), axis=1)  # sine of the angle, accurately
+    tangents = sines / np.abs(q @ v1)  # tan = ratio^t |c_2 / c_1| once lambda_2 dominates
+    ts = np.arange(10, 25)
+    slope = np.polyfit(ts, np.log(tangents[ts]), 1)[0]
+    assert math.isclose(math.exp(slope), ratio, rel_tol=0.02)
+    assert res.estimates.shape == (steps,) and res.iterates.shape == (steps + 1, 6)
+    assert math.isclose(float(res.eigenvector.norm()), 1.0, rel_tol=1e-12)
+
+
+def test_power_iteration_rejects_a_null_start() -> None:
+    with pytest.raises(ValueError, match="zero vector"):
+        linalg.power_iteration(torch.zeros(3, 3, dtype=DT), 2)
+
+
+def test_reconstruction_error_is_eckart_young_and_matches_sklearn() -> None:
+    X = data.load_digits(dtype=DT).X_train[:300]  # (300, 64)
+    s = np.linalg.svd(npy(X - X.mean(0)), compute_uv=False)
+    for k in (1, 5, 20, 40):
+        res = linalg.pca(X, k)
+        got = float(linalg.reconstruction_error(X, res))
+        assert math.isclose(got, float((s[k:] ** 2).sum()), rel_tol=1e-9)
+        skl = PCA(n_components=k, svd_solver="full").fit(npy(X))
+        back = skl.inverse_transform(skl.transform(npy(X)))
+        assert math.isclose(got, float(((npy(X) - back) ** 2).sum()), rel_tol=1e-9)
+    # and it is the smallest of any rank-k approximation: a random rank-5 subspace is worse
+    Qr = np.linalg.qr(rng(0).standard_normal((64, 5)))[0]
+    Xc = npy(X - X.mean(0))
+    assert ((Xc - Xc @ Qr @ Qr.T) ** 2).sum() > float(
+        linalg.reconstruction_error(X, linalg.pca(X, 5))
+    )
