@@ -23,11 +23,15 @@ from dlbook import _checks
 
 __all__ = [
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
+    "EarlyStopping",
     "Optimizer",
     "RMSprop",
+    "adagrad_update",
     "adam_update",
+    "clip_grad_norm_",
     "cosine_lr",
     "l2_penalty",
     "rmsprop_update",
@@ -164,6 +168,79 @@ def sgd_update(
         )
         grad = grad + momentum * buffer if nesterov else buffer
     return param - lr * grad, buffer
+
+
+def adagrad_update(
+    param: Tensor,
+    grad: Tensor,
+    state_sum: Tensor,
+    step: int,
+    *,
+    lr: float = 1e-2,
+    lr_decay: float = 0.0,
+    weight_decay: float = 0.0,
+    eps: float = 1e-10,
+) -> tuple[Tensor, Tensor]:
+    r"""One step of AdaGrad: divide the gradient by the root of all its past squares.
+
+    .. math::
+
+        \mathbf{s}_t = \mathbf{s}_{t-1} + \mathbf{g} \odot \mathbf{g}, \qquad
+        \btheta_{t+1} = \btheta_t - \frac{\eta}{1 + (t - 1)\,\delta}\,
+        \frac{\mathbf{g}}{\sqrt{\mathbf{s}_t} + \epsilon}
+
+    with :math:`\mathbf{g} = \nabla \hat R(\btheta_t) + \omega \btheta_t`, the learning-rate
+    decay :math:`\delta` (zero by default) and :math:`\mathbf{s}_0` the initial accumulator
+    value; :math:`\epsilon` sits outside the square root, as in ``torch.optim.Adagrad``.
+    Defined in Chapter 9 (adaptive methods).
+
+    Parameters
+    ----------
+    param, grad, state_sum : Tensor, same shape
+        :math:`\btheta_t`, its gradient and :math:`\mathbf{s}_{t-1}`.
+    step : int
+        :math:`t \ge 1`, the number of this step (it sets the decayed rate).
+    lr : float, default 1e-2
+        :math:`\eta`.
+    lr_decay : float, default 0
+        :math:`\delta \ge 0`.
+    weight_decay : float, default 0
+        :math:`\omega \ge 0`, added to the gradient as :math:`\omega \btheta_t`.
+    eps : float, default 1e-10
+
+    Returns
+    -------
+    (Tensor, Tensor)
+        :math:`\btheta_{t+1}` and :math:`\mathbf{s}_t`. The inputs are not modified.
+
+    Raises
+    ------
+    ValueError
+        If a hyper-parameter is out of range, ``step < 1`` or the shapes differ.
+
+    References
+    ----------
+    .. [1] J. Duchi, E. Hazan, Y. Singer, "Adaptive subgradient methods for online learning
+       and stochastic optimization", JMLR 12, 2011.
+
+    Examples
+    --------
+    >>> p, s = adagrad_update(torch.tensor([1.0]), torch.tensor([2.0]), torch.zeros(1), 1)
+    >>> round(p.item(), 4), s
+    (0.99, tensor([4.]))
+    """
+    _same_shape(param, grad, state_sum=state_sum)
+    _non_negative("lr", lr)
+    _non_negative("lr_decay", lr_decay)
+    _non_negative("weight_decay", weight_decay)
+    _non_negative("eps", eps)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        raise ValueError(f"step must be an int >= 1 (steps count from 1), got {step!r}")
+    if weight_decay != 0:
+        grad = grad + weight_decay * param  # L2 in the gradient, as in torch
+    clr = lr / (1 + (step - 1) * lr_decay)  # the decayed rate
+    state_sum = state_sum + grad * grad  # every past square, never forgotten
+    return param - clr * (grad / (state_sum.sqrt() + eps)), state_sum
 
 
 def rmsprop_update(
@@ -354,6 +431,98 @@ def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
     return 0.5 * weight_decay * sum((p * p).sum() for p in tensors)  # type: ignore[return-value]
 
 
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    r"""Rescale the gradients in place so that their joint norm is at most ``max_norm``.
+
+    With :math:`\mathbf{g}` all the gradients seen as one vector and
+    :math:`c = \min\bigl(1, \, c_{\max} / (\lVert \mathbf{g} \rVert_p + 10^{-6})\bigr)`,
+
+    .. math:: \mathbf{g} \leftarrow c\, \mathbf{g},
+
+    which leaves the direction of the step alone and caps its length. The norm is the
+    :math:`L^p` norm of the per-tensor norms (the largest absolute entry for
+    :math:`p = \infty`), computed in the gradients' dtype, exactly as
+    ``torch.nn.utils.clip_grad_norm_``, whose name, arguments and defaults this has.
+    Defined in Chapter 9 (gradient clipping).
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        Tensors whose ``.grad`` is rescaled; those without a gradient are skipped.
+    max_norm : float
+        :math:`c_{\max} \ge 0`.
+    norm_type : float, default 2.0
+        :math:`p > 0`, or ``float("inf")``.
+    error_if_nonfinite : bool, default False
+        Raise if the total norm is NaN or infinite (else the gradients become NaN or
+        stay as they are, as in torch).
+    foreach : bool or None, default None
+        Accepted for the same signature; the result is the same either way.
+
+    Returns
+    -------
+    Tensor
+        The total norm *before* clipping, a scalar on the first gradient's device
+        (``tensor(0.)`` if no parameter has a gradient).
+
+    Raises
+    ------
+    TypeError
+        If ``parameters`` holds something other than tensors.
+    ValueError
+        If ``max_norm`` is negative or ``norm_type`` is not positive.
+    RuntimeError
+        If ``error_if_nonfinite`` and the total norm is not finite (torch's exception).
+
+    References
+    ----------
+    .. [1] R. Pascanu, T. Mikolov, Y. Bengio, "On the difficulty of training recurrent
+       neural networks", ICML 2013.
+
+    Examples
+    --------
+    >>> w = torch.tensor([1.0, 1.0], requires_grad=True)
+    >>> w.grad = torch.tensor([3.0, 4.0])
+    >>> clip_grad_norm_([w], 1.0)
+    tensor(5.)
+    >>> w.grad
+    tensor([0.6000, 0.8000])
+    """
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"parameters[{i}] must be a tensor, got {type(p).__name__}")
+    _non_negative("max_norm", max_norm)
+    p_norm = _checks.number("norm_type", norm_type, finite=False)
+    if not p_norm > 0:
+        raise ValueError(f"norm_type must be > 0 (or inf), got {norm_type!r}")
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.tensor(0.0)
+    first = grads[0].device
+    # the norm of the per-tensor norms is the norm of all entries together
+    norms = torch.stack(
+        [torch.linalg.vector_norm(g.detach(), p_norm).to(first) for g in grads]
+    )  # (number of tensors,)
+    total: Tensor = torch.linalg.vector_norm(norms, p_norm)
+    if error_if_nonfinite and not bool(torch.isfinite(total)):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the "
+            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)  # 1: leave small gradients
+    for g in grads:
+        g.detach().mul_(coef.to(g.device))
+    return total
+
+
 # --------------------------------------------------------------------------------------
 # Optimisers with the torch.optim interface
 # --------------------------------------------------------------------------------------
@@ -448,6 +617,55 @@ class SGD(Optimizer):
             dampening=self.dampening,
             weight_decay=self.weight_decay,
             nesterov=self.nesterov,
+        )
+        return new
+
+
+class Adagrad(Optimizer):
+    r"""AdaGrad, as ``torch.optim.Adagrad``.
+
+    Applies :func:`adagrad_update`; the state holds the sum of squared gradients, which
+    starts at ``initial_accumulator_value``. Defined in Chapter 9 (adaptive methods).
+
+    Examples
+    --------
+    >>> w = torch.tensor([1.0], requires_grad=True)
+    >>> opt = Adagrad([w], lr=0.1)
+    >>> (w**2).sum().backward(); opt.step()
+    >>> round(w.item(), 4)
+    0.9
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        super().__init__(params, lr)
+        self.lr_decay = _non_negative("lr_decay", lr_decay)
+        self.weight_decay = _non_negative("weight_decay", weight_decay)
+        self.initial_accumulator_value = _non_negative(
+            "initial_accumulator_value", initial_accumulator_value
+        )
+        self.eps = _non_negative("eps", eps)
+
+    def update(self, param: Tensor, grad: Tensor, state: dict[str, Tensor | int | None]) -> Tensor:
+        state_sum = state.get("sum")
+        if not isinstance(state_sum, Tensor):
+            state_sum = torch.full_like(param, self.initial_accumulator_value)
+        new, state["sum"] = adagrad_update(
+            param,
+            grad,
+            state_sum,
+            int(state["step"] or 1),
+            lr=self.lr,
+            lr_decay=self.lr_decay,
+            weight_decay=self.weight_decay,
+            eps=self.eps,
         )
         return new
 
@@ -570,6 +788,87 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
+
+
+# --------------------------------------------------------------------------------------
+# Early stopping
+# --------------------------------------------------------------------------------------
+class EarlyStopping:
+    r"""Stop when the validation loss has not improved for ``patience`` epochs; keep the best.
+
+    After each epoch :math:`t` with validation loss :math:`L_t`, call :meth:`step`. The
+    epoch is an improvement if :math:`L_t < L_{\text{best}} - \Delta` (``min_delta``); then
+    its weights are copied and the count of epochs without improvement starts again from
+    zero. :meth:`step` returns ``True`` once ``patience`` epochs in a row have not improved.
+    ``dlbook.train.fit(..., early_stopping=...)`` uses it and, when it stops (or runs out of
+    epochs), loads the best weights back into the model. Defined in Chapter 9 (early
+    stopping).
+
+    Parameters
+    ----------
+    patience : int
+        Epochs without improvement tolerated before stopping, :math:`\ge 1`.
+    min_delta : float, default 0
+        How much lower than the best a loss must be to count as an improvement.
+    restore_best : bool, default True
+        Whether ``fit`` loads the best weights back at the end.
+
+    Attributes
+    ----------
+    best_epoch : int or None
+        The epoch of the lowest validation loss so far.
+    best_value : float
+        That loss (``inf`` before the first epoch).
+    best_state : dict or None
+        A copy of the model's ``state_dict`` at ``best_epoch``.
+    stopped_epoch : int or None
+        The epoch at which :meth:`step` first returned ``True``.
+
+    Raises
+    ------
+    ValueError
+        If ``patience`` is not an int >= 1 or ``min_delta`` is negative.
+
+    References
+    ----------
+    .. [1] L. Prechelt, "Early stopping - but when?", in Neural Networks: Tricks of the
+       Trade, Springer, 1998.
+
+    Examples
+    --------
+    >>> stopper, model = EarlyStopping(patience=2), torch.nn.Linear(1, 1)
+    >>> [stopper.step(epoch, loss, model) for epoch, loss in enumerate([3, 2, 2.5, 2.2], 1)]
+    [False, False, False, True]
+    >>> stopper.best_epoch, stopper.stopped_epoch
+    (2, 4)
+    """
+
+    def __init__(self, patience: int, min_delta: float = 0.0, restore_best: bool = True) -> None:
+        self.patience = _checks.positive_int("patience", patience)
+        self.min_delta = _non_negative("min_delta", min_delta)
+        self.restore_best = bool(restore_best)
+        self.best_value = math.inf
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, Tensor] | None = None
+        self.stopped_epoch: int | None = None
+        self.bad_epochs = 0
+
+    def step(self, epoch: int, value: float, model: torch.nn.Module) -> bool:
+        """Record epoch ``epoch``'s validation loss ``value``; ``True`` means stop now."""
+        value = float(value)
+        if value < self.best_value - self.min_delta:  # NaN never improves
+            self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+        if self.bad_epochs >= self.patience and self.stopped_epoch is None:
+            self.stopped_epoch = epoch
+        return self.bad_epochs >= self.patience
+
+    def restore(self, model: torch.nn.Module) -> None:
+        """Load the best weights seen into ``model`` (nothing happens before any epoch)."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
 
 
 # --------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from dlbook._io import atomic_write
+from dlbook.optim import EarlyStopping, clip_grad_norm_  # fit (Chapter 9)
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -306,6 +307,8 @@ def train_epoch(
     optimizer: torch.optim.Optimizer,
     loss_fn: Callable[[Tensor, Tensor], Tensor],
     batches: Iterable[tuple[Tensor, Tensor]],
+    *,
+    clip_grad_norm: float | None = None,
 ) -> float:
     r"""One pass of mini-batch training: the loop every chapter runs, written once.
 
@@ -325,6 +328,9 @@ def train_epoch(
         ``loss_fn(outputs, targets)``, a scalar averaged over the batch.
     batches : iterable of (inputs, targets)
         The epoch's mini-batches, e.g. from :func:`make_loader`.
+    clip_grad_norm : float, optional
+        If given, rescale the gradients before each step so that their joint Euclidean
+        norm is at most this (:func:`dlbook.optim.clip_grad_norm_`, Chapter 9).
 
     Returns
     -------
@@ -363,6 +369,8 @@ def train_epoch(
                 f"{tuple(loss.shape)}"
             )
         loss.backward()
+        if clip_grad_norm is not None:
+            clip_grad_norm_(model.parameters(), clip_grad_norm)
         optimizer.step()
         total += loss.detach().double() * len(targets)
         count += len(targets)
@@ -390,6 +398,8 @@ def fit(
     device: str | torch.device | None = None,
     history: History | None = None,
     progress: bool | None = None,
+    clip_grad_norm: float | None = None,
+    early_stopping: int | EarlyStopping | None = None,
 ) -> History:
     r"""Train ``model`` by mini-batch gradient descent and record per-epoch metrics.
 
@@ -420,10 +430,19 @@ def fit(
         Continue this record (e.g. one restored from a checkpoint).
     progress : bool, optional
         Show a progress bar; by default on unless ``DLBOOK_PROGRESS=0`` (as in the book build).
+    clip_grad_norm : float, optional
+        Clip the gradients' joint Euclidean norm to this before every step
+        (:func:`dlbook.optim.clip_grad_norm_`, Chapter 9).
+    early_stopping : int or dlbook.optim.EarlyStopping, optional
+        A patience, or an :class:`~dlbook.optim.EarlyStopping` (which then records the best
+        and the stopping epoch): stop once ``val_loss`` has not improved for that many
+        epochs, and load the weights of the best epoch back into the model at the end
+        (Chapter 9). Needs ``val``.
 
     Returns
     -------
     History
+        The epochs actually run (fewer than ``epochs`` if training stopped early).
 
     Notes
     -----
@@ -440,6 +459,19 @@ def fit(
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if clip_grad_norm is not None and (
+        isinstance(clip_grad_norm, bool) or not float(clip_grad_norm) >= 0
+    ):
+        raise ValueError(f"clip_grad_norm must be a number >= 0, got {clip_grad_norm!r}")
+    stopper = None
+    if early_stopping is not None:
+        if val is None:
+            raise ValueError("early_stopping needs validation data: pass val=(X_val, y_val)")
+        stopper = (
+            early_stopping
+            if isinstance(early_stopping, EarlyStopping)
+            else EarlyStopping(early_stopping)
+        )
     if device is not None:
         model.to(device)
     rank, world = _rank_and_world()
@@ -464,13 +496,21 @@ def fit(
             loader.set_epoch(epoch)
         elif callable(getattr(getattr(loader, "sampler", None), "set_epoch", None)):
             loader.sampler.set_epoch(epoch)  # type: ignore[attr-defined]  # DistributedSampler
-        record = {"train_loss": train_epoch(model, optimizer, loss_fn, loader)}
+        record = {
+            "train_loss": train_epoch(
+                model, optimizer, loss_fn, loader, clip_grad_norm=clip_grad_norm
+            )
+        }
         if val is not None:
             scores = evaluate(model, val, loss_fn, metrics=metrics, batch_size=max(batch_size, 512))
             record.update({f"val_{key}": value for key, value in scores.items()})
         history.append(epoch, record)
         bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()})
+        if stopper is not None and stopper.step(epoch, record["val_loss"], model):
+            break
     bar.close()
+    if stopper is not None and stopper.restore_best:
+        stopper.restore(model)
     return history
 
 

@@ -31,6 +31,18 @@ CONFIGS: list[tuple[type[optim.Optimizer], type[torch.optim.Optimizer], dict[str
         {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05},
     ),
     (optim.SGD, torch.optim.SGD, {}),  # torch's defaults
+    (optim.Adagrad, torch.optim.Adagrad, {}),  # torch's defaults
+    (
+        optim.Adagrad,
+        torch.optim.Adagrad,
+        {
+            "lr": 0.05,
+            "lr_decay": 0.01,
+            "weight_decay": 0.1,
+            "initial_accumulator_value": 0.3,
+            "eps": 1e-6,
+        },
+    ),
     (optim.RMSprop, torch.optim.RMSprop, {}),
     # RMSProp divides by sqrt(v): where a gradient hovers near zero the steps flip sign,
     # and rounding differences of 1e-16 (torch fuses multiply-adds) can grow chaotically
@@ -294,6 +306,9 @@ def test_warmup_without_warmup_is_cosine() -> None:
         (lambda w: optim.Adam([w], betas=(0.9,)), "betas"),  # type: ignore[arg-type]
         (lambda w: optim.AdamW([w], lr=-1e-3), "lr"),
         (lambda w: optim.Adam([], lr=1e-3), "params"),
+        (lambda w: optim.Adagrad([w], lr_decay=-0.1), "lr_decay"),
+        (lambda w: optim.Adagrad([w], initial_accumulator_value=-1.0), "initial_accumulator"),
+        (lambda w: optim.Adagrad([w], eps=-1.0), "eps"),
     ],
 )
 def test_optimisers_reject_bad_hyper_parameters(make: Callable[[Tensor], Any], match: str) -> None:
@@ -338,3 +353,202 @@ def test_schedules_reject_bad_input() -> None:
 def test_the_base_optimiser_is_abstract() -> None:
     with pytest.raises(TypeError, match="abstract"):
         optim.Optimizer([torch.zeros(2, requires_grad=True)], lr=0.1)  # type: ignore[abstract]
+
+
+# ---------------------------------------------------------------------- AdaGrad
+def test_adagrad_update_is_the_sum_of_squares_rule() -> None:
+    """A closed form: with a constant gradient g, s_t = s_0 + t g^2 and the t-th step is
+    -lr / (1 + (t - 1) decay) * g / (sqrt(s_t) + eps)."""
+    g = torch.tensor([0.5, -2.0, 3.0], dtype=torch.float64)
+    p, s = torch.zeros(3, dtype=torch.float64), torch.full((3,), 0.1, dtype=torch.float64)
+    for t in range(1, 6):
+        new, s = optim.adagrad_update(p, g, s, t, lr=0.1, lr_decay=0.2, eps=1e-10)
+        s_t = 0.1 + t * g * g
+        torch.testing.assert_close(s, s_t, rtol=1e-15, atol=0)
+        step = -0.1 / (1 + (t - 1) * 0.2) * g / (s_t.sqrt() + 1e-10)
+        torch.testing.assert_close(new - p, step, rtol=1e-12, atol=0)
+        p = new
+
+
+def test_adagrad_state_matches_torch_state() -> None:
+    w_a = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    w_b = w_a.detach().clone().requires_grad_()
+    ours = optim.Adagrad([w_a], lr=0.1, initial_accumulator_value=0.2)
+    theirs = torch.optim.Adagrad([w_b], lr=0.1, initial_accumulator_value=0.2)
+    for _ in range(7):
+        for w, opt in ((w_a, ours), (w_b, theirs)):
+            opt.zero_grad()
+            (w**4).sum().backward()
+            opt.step()
+    torch.testing.assert_close(ours.state[0]["sum"], theirs.state[w_b]["sum"])
+    assert ours.state[0]["step"] == int(theirs.state[w_b]["step"]) == 7
+
+
+# ---------------------------------------------------------------------- gradient clipping
+def _grads(seed: int, scales: list[float], device: torch.device) -> list[Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    shapes = [(3, 4), (5,), (2, 2, 2)]
+    params = []
+    for shape, scale in zip(shapes, scales, strict=True):
+        p = torch.zeros(shape, dtype=torch.float64, device=device, requires_grad=True)
+        p.grad = (scale * torch.randn(shape, generator=g, dtype=torch.float64)).to(device)
+        params.append(p)
+    return params
+
+
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.5, math.inf])
+@pytest.mark.parametrize("max_norm", [0.0, 0.1, 1.0, 1e3])
+def test_clip_grad_norm_matches_torch(
+    norm_type: float, max_norm: float, device: torch.device
+) -> None:
+    ours, theirs = _grads(0, [1.0, 10.0, 0.1], device), _grads(0, [1.0, 10.0, 0.1], device)
+    n_ours = optim.clip_grad_norm_(ours, max_norm, norm_type=norm_type)
+    n_theirs = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
+    torch.testing.assert_close(n_ours, n_theirs, rtol=1e-14, atol=0)
+    for p, q in zip(ours, theirs, strict=True):
+        assert p.grad is not None and q.grad is not None
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-14, atol=0)
+    # the law: afterwards the norm is at most max_norm (up to the 1e-6 guard), the
+    # direction unchanged
+    after = torch.linalg.vector_norm(
+        torch.cat([p.grad.flatten() for p in ours if p.grad is not None]), norm_type
+    )
+    assert after <= max_norm + 1e-9 or torch.isclose(after, n_ours)
+
+
+def test_clip_grad_norm_with_zero_and_missing_gradients() -> None:
+    zero = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    zero.grad = torch.zeros(4, dtype=torch.float64)
+    none = torch.ones(2, dtype=torch.float64, requires_grad=True)  # no gradient: skipped
+    n = optim.clip_grad_norm_([zero, none], 1.0)
+    ref = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    ref.grad = torch.zeros(4, dtype=torch.float64)
+    torch.testing.assert_close(n, torch.nn.utils.clip_grad_norm_([ref], 1.0))
+    assert n.item() == 0.0 and zero.grad.abs().max().item() == 0.0 and none.grad is None
+    # no gradient at all: tensor(0.), like torch
+    bare = torch.ones(2, requires_grad=True)
+    assert optim.clip_grad_norm_(bare, 1.0).item() == 0.0
+    assert torch.nn.utils.clip_grad_norm_(bare, 1.0).item() == 0.0
+
+
+def test_clip_grad_norm_nonfinite() -> None:
+    a, b = torch.zeros(3, requires_grad=True), torch.zeros(3, requires_grad=True)
+    a.grad = torch.tensor([1.0, math.inf, 0.0])
+    b.grad = a.grad.clone()
+    with pytest.raises(RuntimeError, match="non-finite"):
+        optim.clip_grad_norm_([a], 1.0, error_if_nonfinite=True)
+    n_ours = optim.clip_grad_norm_([a], 1.0)
+    n_theirs = torch.nn.utils.clip_grad_norm_([b], 1.0)
+    assert math.isinf(n_ours.item()) and math.isinf(n_theirs.item())
+    torch.testing.assert_close(a.grad, b.grad, equal_nan=True)
+
+
+def test_clip_grad_norm_rejects_bad_arguments() -> None:
+    w = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="max_norm"):
+        optim.clip_grad_norm_([w], -1.0)
+    with pytest.raises(ValueError, match="norm_type"):
+        optim.clip_grad_norm_([w], 1.0, norm_type=0.0)
+    with pytest.raises(TypeError, match=r"parameters\[0\]"):
+        optim.clip_grad_norm_([[1.0]], 1.0)  # type: ignore[list-item]
+
+
+# ---------------------------------------------------------------------- early stopping
+def test_early_stopping_follows_the_rule() -> None:
+    losses = [5.0, 4.0, 4.5, 3.0, 3.0, 3.2, 3.1, 2.0]
+    model = nn.Linear(1, 1)
+    stopper = optim.EarlyStopping(patience=3)
+    stops = []
+    for epoch, value in enumerate(losses, start=1):
+        with torch.no_grad():
+            model.weight.fill_(float(epoch))  # the weights remember the epoch
+        stops.append(stopper.step(epoch, value, model))
+    # best 3.0 at epoch 4; epochs 5, 6, 7 do not improve (3.0 is not < 3.0): stop at 7
+    assert stops == [False] * 6 + [True, False]
+    assert stopper.stopped_epoch == 7
+    assert stopper.best_epoch == 8 and stopper.best_value == 2.0  # epoch 8 improved after
+    stopper.restore(model)
+    assert model.weight.item() == 8.0
+    with pytest.raises(ValueError, match="patience"):
+        optim.EarlyStopping(patience=0)
+    with pytest.raises(ValueError, match="min_delta"):
+        optim.EarlyStopping(patience=2, min_delta=-1.0)
+
+
+def _noisy_regression() -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(60, 20, generator=g)
+    w = torch.randn(20, 1, generator=g)
+    y = X @ w + 2.0 * torch.randn(60, 1, generator=g)
+    return (X[:30], y[:30]), (X[30:], y[30:])
+
+
+def test_fit_stops_early_and_restores_the_best_epoch() -> None:
+    from dlbook import train
+
+    (X, y), (Xv, yv) = _noisy_regression()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 64), nn.Tanh(), nn.Linear(64, 1))
+    stopper = optim.EarlyStopping(patience=5)
+    history = train.fit(
+        model,
+        torch.optim.Adam(model.parameters(), lr=0.01),
+        F.mse_loss,
+        (X, y),
+        epochs=300,
+        val=(Xv, yv),
+        batch_size=10,
+        early_stopping=stopper,
+        progress=False,
+    )
+    val = history["val_loss"]
+    best = min(range(len(val)), key=val.__getitem__)
+    assert len(history) < 300  # it stopped
+    assert stopper.stopped_epoch == history.epochs[-1] == history.epochs[best] + 5
+    assert stopper.best_epoch == history.epochs[best]
+    # the model holds the best epoch's weights: its validation loss is the best one
+    with torch.no_grad():
+        restored = F.mse_loss(model(Xv), yv).item()
+    assert restored == pytest.approx(val[best], rel=1e-6)
+    assert restored < val[-1]
+    with pytest.raises(ValueError, match="early_stopping needs validation"):
+        train.fit(
+            model,
+            torch.optim.SGD(model.parameters(), lr=0.1),
+            F.mse_loss,
+            (X, y),
+            epochs=1,
+            early_stopping=3,
+            progress=False,
+        )
+
+
+def test_fit_clips_like_torch() -> None:
+    """fit(clip_grad_norm=c) equals a hand loop with torch.nn.utils.clip_grad_norm_."""
+    from dlbook import train
+
+    (X, y), _ = _noisy_regression()
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Linear(20, 16), nn.Tanh(), nn.Linear(16, 1)).double()
+    b = copy.deepcopy(a)
+    X, y = X.double(), y.double()
+    train.fit(
+        a,
+        torch.optim.SGD(a.parameters(), lr=0.1),
+        F.mse_loss,
+        (X, y),
+        epochs=2,
+        batch_size=30,
+        clip_grad_norm=0.5,
+        progress=False,
+    )
+    opt = torch.optim.SGD(b.parameters(), lr=0.1)
+    clipped = 0
+    for _ in range(2):  # one batch of all 30 examples: the order does not matter
+        opt.zero_grad()
+        F.mse_loss(b(X), y).backward()
+        clipped += float(torch.nn.utils.clip_grad_norm_(b.parameters(), 0.5)) > 0.5
+        opt.step()
+    assert clipped >= 1  # the threshold was active
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
