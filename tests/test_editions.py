@@ -194,3 +194,18 @@ def test_the_handout_has_every_problem_and_no_solution(tmp_path: Path) -> None:
     ).read_text() == stub.read_text()
     with pytest.raises(ValueError, match="empty or new folder"):
         handout.write_handout(tmp_path / "exercises")
+
+
+def test_figures_are_numbered_within_their_chapter() -> None:
+    # Sphinx's numbers across the book, in reading order (here out of dict order on purpose)
+    fignumbers = {
+        "book/ch10_cnn": {"figure": {"fig-b": (12,), "fig-a": (11,)}, "table": {"t": (3,)}},
+        "book/appendix_tools": {"figure": {"fig-x": (40,)}},
+        "book/preface": {"figure": {"fig-p": (1,)}},
+    }
+    dlbook_site.number_within_chapters(fignumbers)
+    assert fignumbers["book/ch10_cnn"]["figure"] == {"fig-a": ("10", 1), "fig-b": ("10", 2)}
+    assert fignumbers["book/ch10_cnn"]["table"] == {"t": ("10", 1)}
+    assert fignumbers["book/appendix_tools"]["figure"] == {"fig-x": ("A", 1)}
+    assert fignumbers["book/preface"]["figure"] == {"fig-p": (1,)}  # not a chapter: as is
+    assert dlbook_site.chapter_label("book/ch03_calculus") == "3"

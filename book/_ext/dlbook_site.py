@@ -12,6 +12,9 @@
 * The download menu's ``.ipynb`` and ``.md`` links download the file instead of opening
   it in a new tab.
 * Every figure's image gets its caption as alt text (myst-nb leaves a hashed file name).
+* Figures, tables and listings are numbered within their chapter ("Fig. 10.3": the third
+  figure of Chapter 10; "Fig. A.1" in the appendix), not across the whole book, which
+  Sphinx does when chapters carry no section numbers.
 * The student edition (``DLBOOK_EDITION=student``, ``make book EDITION=student``): every
   exercise solution (an ``{admonition}`` titled "Solution") is removed from the pages, the
   search index and the downloadable ``.md`` and ``.ipynb`` files: absent, not hidden. The
@@ -251,10 +254,51 @@ def _drop_thebe(
             context[key] = [asset for asset in context[key] if not _is_thebe(asset)]
 
 
+# The chapter a page is: ``book/ch10_cnn`` is Chapter 10, ``book/appendix_tools`` is A.
+CHAPTER_DOC = re.compile(r"(?:^|/)ch(?P<number>\d+)_")
+
+
+def chapter_label(docname: str) -> str | None:
+    """The chapter label figures of ``docname`` are numbered under (None: left as is)."""
+    match = CHAPTER_DOC.search(docname)
+    if match is not None:
+        return str(int(match["number"]))
+    if docname.rsplit("/", 1)[-1].startswith("appendix"):
+        return "A"
+    return None
+
+
+def number_within_chapters(
+    fignumbers: dict[str, dict[str, dict[str, tuple[Any, ...]]]],
+) -> None:
+    """Renumber, in place, each chapter's figures (tables, listings) as (chapter, 1, 2, ...).
+
+    ``fignumbers`` is Sphinx's ``env.toc_fignumbers``: page -> figure type -> node id ->
+    number tuple, numbered across the book in reading order. Within a page that order is
+    kept; only the numbers change, so every ``{numref}`` and caption follows.
+    """
+    for docname, by_type in fignumbers.items():
+        label = chapter_label(docname)
+        if label is None:
+            continue
+        for ids in by_type.values():
+            in_order = sorted(ids, key=lambda node_id: ids[node_id])
+            for k, node_id in enumerate(in_order, start=1):
+                ids[node_id] = (label, k)
+
+
+def _number_figures(app: Sphinx, env: Any) -> list[str]:
+    """After Sphinx numbers every figure (its own ``env-get-updated`` handler), per chapter."""
+    number_within_chapters(env.toc_fignumbers)
+    return []  # no further pages to rewrite
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     edition()  # an unknown edition fails the build at once
     app.connect("doctree-read", _remove_solutions)
     app.connect("doctree-resolved", _alt_from_caption)
+    # Sphinx's toctree collector numbers figures at the default priority (500): run after it.
+    app.connect("env-get-updated", _number_figures, priority=900)
     app.connect("build-finished", _strip_downloads)
     app.connect("build-finished", _downloads_download)
     # Before sphinx-book-theme builds its header buttons (default priority 500).
