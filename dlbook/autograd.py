@@ -28,6 +28,8 @@ import torch
 from torch import Tensor
 
 from dlbook import _checks
+from dlbook.activations import gelu as gelu_value
+from dlbook.activations import gelu_prime, relu_prime
 
 __all__ = [
     "Variable",
@@ -753,8 +755,6 @@ def relu(a: Variable) -> Variable:
     >>> x = Variable(torch.tensor([-1.0, 2.0])); relu(x).sum().backward(); x.grad
     tensor([0., 1.])
     """
-    from dlbook.nn import relu_prime  # dlbook.nn builds on this module
-
     da = a.data
 
     def backward(g: Tensor) -> tuple[Tensor, ...]:
@@ -767,16 +767,13 @@ def gelu(a: Variable) -> Variable:
     r"""Gaussian error linear unit :math:`a\,\Phi(a)`; backward :math:`\bar g\,\mathrm{GELU}'(a)`.
 
     Defined in Chapter 8 (Activations); the exact (erf) form of
-    :func:`dlbook.nn.gelu`.
+    :func:`dlbook.activations.gelu`.
 
     Examples
     --------
     >>> x = Variable(torch.zeros(1)); gelu(x).backward(torch.ones(1)); x.grad
     tensor([0.5000])
     """
-    from dlbook.nn import gelu as gelu_value
-    from dlbook.nn import gelu_prime
-
     da = a.data
 
     def backward(g: Tensor) -> tuple[Tensor, ...]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -207,3 +211,164 @@ def test_sgd_step_and_constructors_reject_bad_input() -> None:
         dnn.Linear(3, 2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"linear: expected X \(N, D\)"):
         dnn.MLP([4, 2])(torch.ones(3, 5))
+
+
+# --------------------------------------------------------------------------------------
+# Leaky ReLU, ELU and SiLU against torch.nn.functional
+# --------------------------------------------------------------------------------------
+# (ours, its derivative, the OpInfo name, torch's function)
+MORE_ACTS: dict[str, tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor], str]] = {
+    "leaky_relu": (dnn.leaky_relu, dnn.leaky_relu_prime, "nn.functional.leaky_relu"),
+    "elu": (dnn.elu, dnn.elu_prime, "nn.functional.elu"),
+    "silu": (dnn.silu, dnn.silu_prime, "nn.functional.silu"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_ACTS))
+def test_more_activations_match_torch_on_opinfo_samples(name: str) -> None:
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    ours, ours_prime, op_name = MORE_ACTS[name]
+    (op,) = [o for o in op_db if o.name == op_name and o.variant_test_name == ""]
+    reference = getattr(F, name)
+    samples = list(op.sample_inputs("cpu", torch.float64))
+    assert samples
+    for sample in samples:
+        x = sample.input.detach().clone().requires_grad_(True)
+        args, kwargs = sample.args, dict(sample.kwargs)
+        kwargs.pop("inplace", None)
+        y = reference(x, *args, **kwargs)
+        # float64 round-off only: SiLU's x * sigmoid(x) may round differently from torch's kernel
+        got = ours(x.detach(), *args, **kwargs)
+        torch.testing.assert_close(got, y.detach(), rtol=1e-12, atol=1e-14)
+        if x.numel():
+            (grad,) = torch.autograd.grad(y.sum(), x)
+            got_prime = ours_prime(x.detach(), *args, **kwargs)
+            torch.testing.assert_close(got_prime, grad, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(MORE_ACTS))
+@pytest.mark.parametrize("param", [None, 0.2, 2.5])
+def test_more_activations_match_torch_with_parameters(
+    name: str, param: float | None, device: torch.device
+) -> None:
+    ours, ours_prime, _ = MORE_ACTS[name]
+    if name == "silu" and param is not None:
+        pytest.skip("silu has no parameter")
+    key = {"leaky_relu": "negative_slope", "elu": "alpha"}.get(name)
+    kwargs = {} if param is None or key is None else {key: param}
+    x = torch.linspace(-30, 30, 601, dtype=F64, device=device)
+    x = x[x != 0].clone().requires_grad_(True)
+    y = getattr(F, name)(x, **kwargs)
+    got = ours(x.detach(), **kwargs)
+    assert got.dtype == F64 and got.device == x.device
+    torch.testing.assert_close(got, y.detach(), rtol=1e-12, atol=1e-14)
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    torch.testing.assert_close(ours_prime(x.detach(), **kwargs), grad, rtol=1e-12, atol=1e-14)
+    # and the derivative is the central difference of our own function
+    points = torch.linspace(-4.75, 5.25, 21, dtype=F64)  # none within a step of the kink
+    numeric = numerical_gradient(lambda v: ours(v, **kwargs).sum(), points)
+    assert relative_error(ours_prime(points, **kwargs), numeric) < 1e-8
+
+
+def test_more_activations_at_the_kink_and_extremes() -> None:
+    zero = torch.zeros(1, dtype=F64, requires_grad=True)
+    (g,) = torch.autograd.grad(F.leaky_relu(zero, 0.1).sum(), zero)
+    assert dnn.leaky_relu_prime(zero.detach(), 0.1).item() == g.item() == pytest.approx(0.1)
+    (g,) = torch.autograd.grad(F.elu(zero).sum(), zero)
+    assert dnn.elu_prime(zero.detach()).item() == g.item() == 1.0
+    for dtype in (torch.float32, F64):
+        big = torch.tensor([-1e8, -1e4, 1e4, 1e8], dtype=dtype)
+        for name, (ours, ours_prime, _) in MORE_ACTS.items():
+            assert torch.isfinite(ours(big)).all() and torch.isfinite(ours_prime(big)).all(), name
+            torch.testing.assert_close(ours(big), getattr(F, name)(big), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(MORE_ACTS))
+def test_more_activations_inplace_like_torch(name: str) -> None:
+    ours = MORE_ACTS[name][0]
+    x = torch.linspace(-3, 3, 7, dtype=F64)
+    a, b = x.clone(), x.clone()
+    out = ours(a, inplace=True)
+    expected = getattr(F, name)(b, inplace=True)
+    assert out.data_ptr() == a.data_ptr()
+    torch.testing.assert_close(a, expected, rtol=1e-12, atol=1e-14)  # SiLU: round-off only
+    # non-contiguous input works and leaves the input alone
+    X = torch.randn(4, 3, dtype=F64, generator=torch.Generator().manual_seed(0)).T
+    before = X.clone()
+    torch.testing.assert_close(ours(X), getattr(F, name)(X), rtol=1e-12, atol=1e-14)
+    assert torch.equal(X, before)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "pattern"),
+    [
+        (lambda: dnn.leaky_relu(torch.arange(3)), TypeError, "`input`"),
+        (lambda: dnn.elu("x"), TypeError, "`input`"),  # type: ignore[arg-type]
+        (lambda: dnn.silu(torch.ones(2), inplace=1), TypeError, "`inplace`"),  # type: ignore[arg-type]
+        (lambda: dnn.leaky_relu(torch.ones(2), negative_slope="a"), TypeError, "negative_slope"),  # type: ignore[arg-type]
+        (lambda: dnn.elu(torch.ones(2), alpha=float("nan")), ValueError, "`alpha`"),
+        (lambda: dnn.silu_prime(torch.ones(2, dtype=torch.int32)), TypeError, "`input`"),
+    ],
+)
+def test_more_activations_reject_bad_input(
+    call: Callable[[], object], error: type[Exception], pattern: str
+) -> None:
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+# --------------------------------------------------------------------------------------
+# No import cycle: the activations sit below both the engine and dlbook.nn
+# --------------------------------------------------------------------------------------
+def _dlbook_imports(path: Path) -> set[str]:
+    """Every dlbook module ``path`` imports, at module level or inside a function."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "dlbook":
+                found.update(f"dlbook.{alias.name}" for alias in node.names)
+            elif node.module.startswith("dlbook."):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("dlbook."))
+    return found
+
+
+def test_no_import_cycle_between_autograd_and_nn() -> None:
+    package = Path(dnn.__file__).parent
+    graph = {
+        f"dlbook.{p.stem}": _dlbook_imports(p) for p in package.glob("*.py") if p.stem != "__init__"
+    }
+    assert "dlbook.nn" not in graph["dlbook.autograd"]
+    assert "dlbook.activations" in graph["dlbook.autograd"]
+    assert {"dlbook.autograd", "dlbook.activations"} <= graph["dlbook.nn"]
+    # and nothing below autograd reaches up to it or to nn again (no longer cycles either)
+    seen: set[str] = set()
+    stack = ["dlbook.autograd"]
+    while stack:
+        module = stack.pop()
+        for dep in graph.get(module, set()) - seen:
+            seen.add(dep)
+            stack.append(dep)
+    assert not seen & {"dlbook.autograd", "dlbook.nn"}, sorted(seen)
+
+
+def test_autograd_works_with_nn_blocked() -> None:
+    # A fresh interpreter in which `import dlbook.nn` fails: the engine, its ReLU and GELU
+    # backward passes included, must not need it.
+    code = (
+        "import sys; sys.modules['dlbook.nn'] = None\n"
+        "import torch, dlbook.autograd as ag\n"
+        "x = ag.Variable(torch.tensor([-1.0, 0.5, 2.0]))\n"
+        "(ag.relu(x) + ag.gelu(x)).sum().backward()\n"
+        "assert 'dlbook.nn' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+        "print(x.grad.tolist())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    (torch.relu(x) + F.gelu(x)).sum().backward()
+    torch.testing.assert_close(torch.tensor(eval(done.stdout)), x.grad)
