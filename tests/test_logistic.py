@@ -368,3 +368,154 @@ def test_bad_inputs_raise() -> None:
         lg.softmax_regression_loss_grad(
             torch.zeros(3, 2, dtype=F64), torch.zeros(2, dtype=F64), X, y
         )
+
+
+# ------------------------------------------------- metrics beyond accuracy (Chapter 6)
+def labelled_scores(n: int, seed: int, ties: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Binary labels and scores that separate them partly; rounded scores make ties."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, size=n)
+    s = rng.normal(size=n) + 1.2 * y
+    return y, (np.round(s, 1) if ties else s)
+
+
+@pytest.mark.parametrize(
+    "label_dtype", [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64]
+)
+def test_confusion_matrix_and_prf_match_sklearn(
+    label_dtype: torch.dtype, device: torch.device
+) -> None:
+    from sklearn.metrics import confusion_matrix as sk_cm
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(7)
+    K = 5
+    y = rng.integers(0, K, size=200)
+    pred = np.where(rng.uniform(size=200) < 0.6, y, rng.integers(0, K, size=200))
+    pred[pred == 4] = 3  # class 4 is never predicted: its precision is 0/0
+    yt = torch.tensor(y, dtype=label_dtype, device=device)
+    pt = torch.tensor(pred, dtype=label_dtype, device=device)
+    C = lg.confusion_matrix(yt, pt, K)
+    assert C.dtype == torch.int64 and C.device == torch.device(device)
+    np.testing.assert_array_equal(C.cpu().numpy(), sk_cm(y, pred, labels=list(range(K))))
+    ours = lg.precision_recall_f1(yt, pt, K)
+    theirs = precision_recall_fscore_support(y, pred, labels=list(range(K)), zero_division=0)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.cpu().numpy(), b, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_roc_curve_and_auc_match_sklearn_including_ties(
+    ties: bool, seed: int, device: torch.device
+) -> None:
+    from sklearn.metrics import roc_auc_score as sk_auc
+    from sklearn.metrics import roc_curve as sk_roc
+
+    y, s = labelled_scores(300, seed, ties)
+    yt, st_ = torch.tensor(y, device=device), torch.tensor(s, dtype=F64, device=device)
+    fpr, tpr, thr = lg.roc_curve(yt, st_)
+    fpr_sk, tpr_sk, thr_sk = sk_roc(y, s, drop_intermediate=False)
+    np.testing.assert_allclose(fpr.cpu().numpy(), fpr_sk, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(tpr.cpu().numpy(), tpr_sk, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(thr.cpu().numpy(), thr_sk)
+    auc = float(lg.roc_auc_score(yt, st_))
+    assert auc == pytest.approx(sk_auc(y, s), abs=1e-12)
+    # the Mann-Whitney reading: P(s+ > s-) + P(s+ = s-) / 2, over all pairs
+    pos, neg = s[y == 1][:, None], s[y == 0][None, :]
+    assert auc == pytest.approx(np.mean((pos > neg) + 0.5 * (pos == neg)), abs=1e-12)
+
+
+def test_auc_is_invariant_to_monotone_maps_and_flips_with_the_score() -> None:
+    y, s = labelled_scores(200, 3, ties=True)
+    yt, st_ = torch.tensor(y), torch.tensor(s, dtype=F64)
+    auc = float(lg.roc_auc_score(yt, st_))
+    assert float(lg.roc_auc_score(yt, torch.sigmoid(3 * st_))) == pytest.approx(auc, abs=1e-12)
+    assert float(lg.roc_auc_score(yt, -st_)) == pytest.approx(1 - auc, abs=1e-12)
+
+
+def test_metric_errors_are_clear() -> None:
+    with pytest.raises(ValueError, match="both classes"):
+        lg.roc_curve(torch.ones(4, dtype=torch.long), torch.rand(4, dtype=F64))
+    with pytest.raises(ValueError, match=r"`y_true` must lie in \[0, 2\)"):
+        lg.roc_auc_score(torch.tensor([0, 2, 1]), torch.rand(3, dtype=F64))
+    with pytest.raises(TypeError, match="`y_score`"):
+        lg.roc_curve(torch.tensor([0, 1]), torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="finite"):
+        lg.roc_curve(torch.tensor([0, 1]), torch.tensor([0.0, float("nan")]))
+    with pytest.raises(ValueError, match="`y_pred` must have shape"):
+        lg.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 1, 1]), 2)
+    with pytest.raises(ValueError, match=r"`y_pred` must lie in \[0, 2\)"):
+        lg.precision_recall_f1(torch.tensor([0, 1]), torch.tensor([0, 3]), 2)
+    with pytest.raises(ValueError, match=r"`probs` must hold probabilities"):
+        lg.expected_calibration_error(torch.tensor([[2.0, -1.0]]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="`labels` must have shape"):
+        lg.calibration_bins(torch.full((3, 2), 0.5), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="`bounds`"):
+        lg.fit_temperature(torch.zeros(2, 2), torch.tensor([0, 1]), bounds=(2.0, 1.0))
+
+
+# --------------------------------------------------------------------- calibration
+def ece_by_loops(P: np.ndarray, y: np.ndarray, n_bins: int) -> float:
+    """Guo et al.'s definition written out: bins (m-1)/M < conf <= m/M, one at a time."""
+    conf, pred = P.max(1), P.argmax(1)
+    total = 0.0
+    for m in range(1, n_bins + 1):
+        inside = (conf > (m - 1) / n_bins) & (conf <= m / n_bins)
+        if inside.any():
+            gap = abs((pred[inside] == y[inside]).mean() - conf[inside].mean())
+            total += inside.sum() / len(y) * gap
+    return total
+
+
+@pytest.mark.parametrize("n_bins", [1, 10, 15])
+def test_ece_and_bins_match_a_direct_computation(n_bins: int, device: torch.device) -> None:
+    rng = np.random.default_rng(11)
+    Z = 2.5 * rng.normal(size=(500, 4))
+    P = np.exp(Z) / np.exp(Z).sum(1, keepdims=True)
+    y = rng.integers(0, 4, size=500)
+    Pt, yt = torch.tensor(P, device=device), torch.tensor(y, dtype=torch.int32, device=device)
+    got = float(lg.expected_calibration_error(Pt, yt, n_bins))
+    assert got == pytest.approx(ece_by_loops(P, y, n_bins), abs=1e-12)
+    bins = lg.calibration_bins(Pt, yt, n_bins)
+    assert int(bins.counts.sum()) == 500
+    conf = P.max(1)
+    for m in range(n_bins):
+        inside = (conf > m / n_bins) & (conf <= (m + 1) / n_bins)
+        assert int(bins.counts[m]) == inside.sum()
+        if inside.any():
+            assert float(bins.confidence[m]) == pytest.approx(conf[inside].mean(), abs=1e-12)
+
+
+def test_ece_of_a_perfectly_calibrated_sampler_is_small_and_of_a_liar_large() -> None:
+    # Labels drawn from the predicted probabilities themselves: calibrated by construction.
+    g = torch.Generator().manual_seed(0)
+    P = torch.softmax(2.0 * torch.randn(40_000, 3, generator=g, dtype=F64), dim=1)
+    y = torch.multinomial(P, 1, generator=g)[:, 0]
+    assert float(lg.expected_calibration_error(P, y)) < 0.01
+    sharp = torch.softmax(3 * torch.log(P), dim=1)  # overconfident: T = 1/3
+    assert float(lg.expected_calibration_error(sharp, y)) > 0.05
+
+
+def test_fit_temperature_matches_scipy_and_recovers_a_planted_temperature() -> None:
+    from scipy.optimize import minimize_scalar
+    from scipy.special import logsumexp as sp_lse
+
+    g = torch.Generator().manual_seed(1)
+    Z = 2.0 * torch.randn(5000, 5, generator=g, dtype=F64)
+    y = torch.multinomial(torch.softmax(Z, dim=1), 1, generator=g)[:, 0]
+    logits = 2.5 * Z  # overconfident by a factor 2.5: the right temperature is near 2.5
+    temp = lg.fit_temperature(logits, y)
+    Zn, yn = logits.numpy(), y.numpy()
+
+    def nll(t: float) -> float:
+        return float(np.mean(sp_lse(Zn / t, axis=1) - Zn[np.arange(len(yn)), yn] / t))
+
+    ref = minimize_scalar(nll, bounds=(0.01, 100), method="bounded", options={"xatol": 1e-10})
+    assert temp == pytest.approx(ref.x, rel=1e-6)
+    assert temp == pytest.approx(2.5, rel=0.05)
+    # the same argmax, hence the same accuracy, and a lower calibration error
+    assert torch.equal((logits / temp).argmax(1), logits.argmax(1))
+    before = lg.expected_calibration_error(torch.softmax(logits, 1), y)
+    after = lg.expected_calibration_error(torch.softmax(logits / temp, 1), y)
+    assert float(after) < float(before) / 3
