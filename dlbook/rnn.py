@@ -237,6 +237,8 @@ def rnn_forward(
     for t in range(x.shape[0]):
         h = act(a_input[t] + _linear(h, weight_hh, bias_hh))
         states.append(h)
+    if not states:  # T = 0: no states, h_1..h_T is empty
+        return h.new_empty(0, *h.shape)
     return torch.stack(states)  # T x (B, H) -> (T, B, H)
 
 

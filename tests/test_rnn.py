@@ -295,6 +295,16 @@ def test_rnn_forward_matches_nn_rnn() -> None:
     torch.testing.assert_close(ours, theirs(x, h0)[0])
 
 
+def test_rnn_forward_and_bptt_of_an_empty_sequence() -> None:
+    # T = 0: no states, and every gradient is zero (nothing depends on the weights)
+    w_ih, w_hh = torch.randn(H, I, dtype=torch.float64), torch.randn(H, H, dtype=torch.float64)
+    x, h0 = torch.randn(0, B, I, dtype=torch.float64), torch.randn(B, H, dtype=torch.float64)
+    states = rnn.rnn_forward(x, h0, w_ih, w_hh)
+    assert states.shape == (0, B, H) and states.dtype == torch.float64
+    grads = rnn.rnn_bptt(x, h0, states, torch.zeros_like(states), w_ih, w_hh)
+    assert grads.weight_hh.abs().sum() == 0 and grads.h0.abs().sum() == 0
+
+
 @pytest.mark.parametrize("radius", [0.8, 1.2])
 def test_state_jacobian_norms_match_autograd(radius: float) -> None:
     g = torch.Generator().manual_seed(16)
