@@ -48,6 +48,7 @@ from torch import Tensor
 
 __all__ = [
     "Case",
+    "ForbiddenCallError",
     "GradingTimeoutError",
     "NotImplementedYetError",
     "ReferenceUsedError",
@@ -65,6 +66,10 @@ class NotImplementedYetError(AssertionError):
 
 class ReferenceUsedError(AssertionError):
     """The student's function called (or is) the reference it is graded against."""
+
+
+class ForbiddenCallError(ReferenceUsedError):
+    """The student's function called something its exercise's statement forbids."""
 
 
 class GradingTimeoutError(AssertionError):
@@ -318,9 +323,34 @@ def _autograd_bound(value: Any, depth: int = 0) -> bool:
     return False
 
 
+def _rebuild_array(data: bytes, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape).copy()
+
+
+class _Pickler(pickle.Pickler):
+    """A pickler that keeps a NumPy array's byte order (plain pickling makes it native)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if (
+            isinstance(obj, np.ndarray)
+            and obj.dtype.byteorder not in "=|"
+            and obj.dtype.isnative is False
+        ):
+            return _rebuild_array, (obj.tobytes(), obj.dtype.str, obj.shape)
+        return NotImplemented
+
+
+def _dumps(payload: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(payload)
+    return buffer.getvalue()
+
+
 def _send(fd: int, payload: Any) -> None:
     try:
-        data = pickle.dumps(payload)
+        data = _dumps(payload)
     except Exception:  # the result (or the inputs after the call) cannot be sent back
         data = pickle.dumps((("fallback",), [], True))
     os.write(fd, len(data).to_bytes(8, "big"))
@@ -464,10 +494,11 @@ class _ForkSession:
             header = os.read(read_fd, 8)
             if len(header) < 8:
                 return
-            args, kwargs = pickle.loads(_receive(read_fd, int.from_bytes(header, "big")))
+            args, kwargs, meta = pickle.loads(_receive(read_fd, int.from_bytes(header, "big")))
             sys.setprofile(profile)  # re-armed: a hook that raised is switched off by Python
+            function = _under_meta_scalars(self.function) if meta else self.function
             try:
-                result = self.function(*args, **kwargs)
+                result = function(*args, **kwargs)
                 outcome: tuple[Any, ...] = ("ok", result, tuple(args), dict(kwargs))
                 if _autograd_bound(outcome[1:]):  # gradients do not survive pickling
                     outcome = ("fallback",)
@@ -484,11 +515,12 @@ class _ForkSession:
         seconds: float,
         message: str,
         hits: list[str],
+        meta: bool = False,
     ) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
         if _autograd_bound((tuple(args), dict(kwargs))):  # .grad would be lost on the way
             raise _FallbackError
         try:
-            request = pickle.dumps((tuple(args), dict(kwargs)))
+            request = _dumps((tuple(args), dict(kwargs), meta))
         except Exception:  # inputs that cannot travel (a local function): run in-process
             raise _FallbackError from None
         if not self.pid:
@@ -552,6 +584,232 @@ def _unpack(
     if outcome[0] == "raise":
         raise _rebuild_error(outcome[1])
     return outcome[1], outcome[2], outcome[3]
+
+
+#: The label of a forbidden call starts with this (see _forbidden).
+_FORBIDDEN = "forbidden: "
+
+
+def _resolve_forbidden(name: str) -> list[tuple[Any, str, str]]:
+    """(owner, attribute, label) for each callable a dotted name stands for.
+
+    ``"torch.logsumexp"`` and ``"torch.Tensor.softmax"`` stand for themselves; a module
+    (``"torch.nn.functional"``) stands for every public function it defines or re-exports
+    from torch.
+    """
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            target: Any = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        break
+    else:
+        raise ValueError(f"forbid: cannot import any prefix of {name!r}")
+    owner: Any = None
+    for attribute in parts[i:]:
+        owner, target = target, getattr(target, attribute)
+    if isinstance(target, types.ModuleType):
+        found = []
+        for key, value in vars(target).items():
+            origin = str(getattr(value, "__module__", "") or "")
+            if (
+                key.startswith("_")
+                or not callable(value)
+                or isinstance(value, type)
+                or not origin.startswith("torch")
+                or origin in ("torch._C", "torch.overrides", "torch._jit_internal")
+            ):
+                continue
+            found.append((target, key, f"{name}.{key}"))
+        return found
+    if owner is None or not callable(target):
+        raise ValueError(f"forbid: {name!r} is not a function, method or module")
+    return [(owner, parts[-1], name)]
+
+
+@contextlib.contextmanager
+def _forbidden(
+    names: Sequence[str], namespaces: Sequence[MutableMapping[str, Any]]
+) -> Iterator[None]:
+    """Make each named callable raise while the student's code runs; put them back after.
+
+    The call is recorded (like a call of the hidden reference), so catching the exception
+    does not help; bindings of the same objects in ``namespaces`` (``from torch import
+    softmax`` in the student's file) are replaced too.
+    """
+    patched: list[tuple[Any, str, bool, Any]] = []
+    rebound: list[tuple[MutableMapping[str, Any], str, Any]] = []
+    try:
+        blockers: dict[int, tuple[Any, _Blocked]] = {}
+        for name in names:
+            for owner, attribute, label in _resolve_forbidden(name):
+                original = getattr(owner, attribute)
+                blocker = _Blocked(_FORBIDDEN + label)
+                blockers.setdefault(id(original), (original, blocker))
+                patched.append((owner, attribute, attribute in vars(owner), original))
+                setattr(owner, attribute, blocker)
+        for space in namespaces:
+            for key, value in list(space.items()):
+                hit = blockers.get(id(value))
+                if hit is not None and hit[0] is value:
+                    rebound.append((space, key, value))
+                    space[key] = hit[1]
+        yield
+    finally:
+        for space, key, value in reversed(rebound):
+            space[key] = value
+        for owner, attribute, own, original in reversed(patched):
+            if own:
+                setattr(owner, attribute, original)
+            else:  # it was inherited (a method of torch._C.TensorBase): unshadow it
+                delattr(owner, attribute)
+
+
+def _map_tensors(value: Any, function: Callable[[Tensor], Any], depth: int = 0) -> Any:
+    """``value`` with ``function`` applied to every tensor in it (containers, modules)."""
+    if depth > 8:
+        return value
+    if isinstance(value, Tensor):
+        return function(value)
+    if isinstance(value, torch.nn.Module):
+        module = copy.deepcopy(value)
+        return module._apply(function)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple
+        return type(value)(*(_map_tensors(v, function, depth + 1) for v in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map_tensors(v, function, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return type(value)((k, _map_tensors(v, function, depth + 1)) for k, v in value.items())
+    return value
+
+
+def _has_tensor(value: Any, depth: int = 0) -> bool:
+    if depth > 8:
+        return False
+    if isinstance(value, Tensor):
+        return True
+    if isinstance(value, torch.nn.Module):
+        return any(True for _ in value.parameters()) or any(True for _ in value.buffers())
+    if isinstance(value, (list, tuple)):
+        return any(_has_tensor(v, depth + 1) for v in value)
+    if isinstance(value, Mapping):
+        return any(_has_tensor(v, depth + 1) for v in value.values())
+    return False
+
+
+def _meta_copy(t: Tensor) -> Tensor:
+    moved = t.detach().to("meta")
+    return moved.requires_grad_() if t.requires_grad and moved.is_floating_point() else moved
+
+
+def _on_meta(case: Case) -> Case | None:
+    """The case with every input tensor (and every module) moved to the meta device."""
+    if not _has_tensor((case.args, dict(case.kwargs))):
+        return None
+    return Case(
+        f"{case.name}, every tensor on the meta device",
+        tuple(_map_tensors(a, _meta_copy) for a in case.args),
+        {k: _map_tensors(v, _meta_copy) for k, v in case.kwargs.items()},
+    )
+
+
+def _meta_scalars() -> Any:
+    """A dispatch mode under which reading a number out of a meta tensor gives 0 (False).
+
+    A meta tensor has a shape, a dtype and a device but no values; ``bool(t)``, ``t.item()``
+    and ``int(t)`` would raise. Validation such as ``if (labels < 0).any(): raise`` then
+    reads False and the computation goes on, so the devices of the results can be seen.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    local_scalar = torch.ops.aten._local_scalar_dense.default
+
+    class MetaScalars(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()  # type: ignore[no-untyped-call]
+
+        def __torch_dispatch__(
+            self,
+            func: Any,
+            types: Any,
+            args: Sequence[Any] = (),
+            kwargs: Mapping[str, Any] | None = None,
+        ) -> Any:
+            if func is local_scalar and args and args[0].device.type == "meta":
+                dtype = args[0].dtype
+                if dtype == torch.bool:
+                    return False
+                return 0.0 if dtype.is_floating_point or dtype.is_complex else 0
+            return func(*args, **(kwargs or {}))
+
+    return MetaScalars()
+
+
+def _under_meta_scalars(function: Callable[..., Any]) -> Callable[..., Any]:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with _meta_scalars():
+            return function(*args, **kwargs)
+
+    run.__name__ = getattr(function, "__name__", "run")
+    return run
+
+
+def _is_device_error(err: BaseException) -> bool:
+    """Whether ``err`` is PyTorch refusing to mix tensors of two devices."""
+    text = str(err)
+    return any(
+        clue in text
+        for clue in (
+            "not on the expected device",
+            "same device",
+            "two devices",
+            "Expected all tensors",
+            "on device cpu",
+            "device type cpu",
+        )
+    )
+
+
+def _device_problem(got: Any, expected: Any, where: str, depth: int = 0) -> str | None:
+    """Where a result that should be on the meta device is not (or has another dtype)."""
+    if depth > 8:
+        return None
+    if isinstance(expected, Tensor):
+        if expected.device.type != "meta":
+            return None
+        if not isinstance(got, Tensor):
+            return f"{where}: expected a torch.Tensor, got {describe(got)}"
+        if got.device != expected.device:
+            return (
+                f"{where}: expected a tensor on {expected.device} (the inputs' device), got "
+                f"one on {got.device}; create new tensors with device=<input>.device (and "
+                "move tensors you were given nowhere)"
+            )
+        problem = _dtype_problem(got.dtype, expected.dtype)
+        return f"{where}: {problem}" if problem else None
+    if isinstance(expected, (list, tuple)) and isinstance(got, (list, tuple)):
+        for i, (g, e) in enumerate(zip(got, expected, strict=False)):
+            problem = _device_problem(g, e, f"{where}[{i}]", depth + 1)
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, Mapping) and isinstance(got, Mapping):
+        for key in expected:
+            if key in got:
+                problem = _device_problem(got[key], expected[key], f"{where}[{key!r}]", depth + 1)
+                if problem:
+                    return problem
+        return None
+    if dataclasses.is_dataclass(expected) and not isinstance(expected, type):
+        for f in dataclasses.fields(expected):
+            if hasattr(got, f.name):
+                problem = _device_problem(
+                    getattr(got, f.name), getattr(expected, f.name), f"{where}.{f.name}", depth + 1
+                )
+                if problem:
+                    return problem
+    return None
 
 
 class _Blocked:
@@ -708,8 +966,14 @@ def _call_student(
     timeout: float,
     inputs_may_change: bool = False,
     also_hidden: Sequence[Callable[..., Any]] = (),
+    forbid: Sequence[str] = (),
+    meta: bool = False,
 ) -> tuple[Any, Sequence[Any], dict[str, Any]]:
-    """Run ``student`` on copies of the case's inputs; return (result, args, kwargs)."""
+    """Run ``student`` on copies of the case's inputs; return (result, args, kwargs).
+
+    With ``meta``, reading a number out of a meta tensor gives 0 while it runs (see
+    :func:`_meta_scalars`).
+    """
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     name = getattr(student, "__name__", "your function")
     if _is_reference(student, reference):
@@ -730,7 +994,12 @@ def _call_student(
     keys = _code_keys([reference, *also_hidden])
     try:
         what = f"{exercise}: `{name}` on {_describe_case(case)}"
-        with _reference_hidden(reference, namespaces, also_hidden), _watch_calls(keys) as hits:
+        with (
+            _reference_hidden(reference, namespaces, also_hidden),
+            _forbidden(forbid, namespaces),
+            _watch_calls(keys) as hits,
+        ):
+            target = _under_meta_scalars(student) if meta else student
             if _can_fork() and timeout > 0:
                 message = (
                     f"{what} did not return within {timeout:g} s. Look for a loop that never "
@@ -739,16 +1008,18 @@ def _call_student(
                 session = _SESSIONS[-1] if _SESSIONS else None
                 try:
                     if session is not None and session.function is student:
-                        result, args, kwargs = session.call(args, kwargs, timeout, message, hits)
+                        result, args, kwargs = session.call(
+                            args, kwargs, timeout, message, hits, meta
+                        )
                     else:
                         result, args, kwargs = _run_forked(
-                            student, args, kwargs, timeout, message, hits
+                            target, args, kwargs, timeout, message, hits
                         )
                 except _FallbackError:  # fresh copies, in this process, with the signal timer
                     args, kwargs = copy.deepcopy(case.args), copy.deepcopy(dict(case.kwargs))
-                    result = run_with_timeout(student, args, kwargs, seconds=timeout, what=what)
+                    result = run_with_timeout(target, args, kwargs, seconds=timeout, what=what)
             else:
-                result = run_with_timeout(student, args, kwargs, seconds=timeout, what=what)
+                result = run_with_timeout(target, args, kwargs, seconds=timeout, what=what)
         if hits:
             raise _ReferenceCalled(hits[0])
     except NotImplementedError:
@@ -758,6 +1029,13 @@ def _call_student(
             "your code."
         ) from None
     except _ReferenceCalled as called:
+        label = str(called.args[0])
+        if label.startswith(_FORBIDDEN):
+            raise ForbiddenCallError(
+                f"{exercise}: `{name}` called {label[len(_FORBIDDEN) :]}, which the exercise's "
+                "statement (README.md) forbids; it is unavailable while your code runs. Write "
+                "that step yourself."
+            ) from None
         what = (
             "the reference it is graded against"
             if called.args[0] == _label(reference)
@@ -893,6 +1171,11 @@ def _compare(
             )
     elif isinstance(expected, np.ndarray) and not isinstance(got, np.ndarray):
         return f"{where}: expected a numpy.ndarray, got {describe(got)}"
+    if isinstance(expected, Tensor) and expected.device.type == "meta":  # no values to compare
+        if tuple(got.shape) != tuple(expected.shape):
+            return f"{where}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+        problem = _dtype_problem(got.dtype, expected.dtype) if check_dtype else None
+        return f"{where}: {problem}" if problem else None
     if isinstance(expected, (Tensor, np.ndarray)):
         return _compare_arrays(
             _values(got),
@@ -940,6 +1223,29 @@ def _dtype_kind(dtype: Any) -> str:
     return {"b": "boolean", "c": "complex", "f": "floating-point"}.get(kind, "integer")
 
 
+def _dtype_problem(got: Any, expected: Any) -> str | None:
+    """How the dtype ``got`` differs from ``expected`` (exactly, byte order included)."""
+    if isinstance(expected, torch.dtype) or isinstance(got, torch.dtype):
+        if got == expected:
+            return None
+        return (
+            f"expected dtype {expected} ({_dtype_kind(expected)}), got {got} "
+            f"({_dtype_kind(got)}); the statement fixes the result's dtype"
+        )
+    g, e = np.dtype(got), np.dtype(expected)
+    if g == e:
+        return None
+    if g.newbyteorder("=") == e.newbyteorder("="):
+        return (
+            f"expected dtype {e.str!r} (the machine's native byte order), got {g.str!r}: "
+            "convert with .astype(<dtype>.newbyteorder('='))"
+        )
+    return (
+        f"expected dtype {e} ({_dtype_kind(e)}), got {g} ({_dtype_kind(g)}); the statement "
+        "fixes the result's dtype"
+    )
+
+
 def _compare_arrays(
     got: np.ndarray,
     expected: np.ndarray,
@@ -953,11 +1259,10 @@ def _compare_arrays(
 ) -> str | None:
     if got.shape != expected.shape:
         return f"{where}: expected shape {expected.shape}, got shape {got.shape}"
-    if check_dtype and _dtype_kind(got_dtype) != _dtype_kind(expected_dtype):
-        return (
-            f"{where}: expected {_dtype_kind(expected_dtype)} values ({expected_dtype}), "
-            f"got {_dtype_kind(got_dtype)} values ({got_dtype})"
-        )
+    if check_dtype:
+        problem = _dtype_problem(got_dtype, expected_dtype)
+        if problem:
+            return f"{where}: {problem}"
     if got.size == 0:
         return None
     g = got.astype(np.complex128 if np.iscomplexobj(got) else np.float64)
@@ -987,13 +1292,33 @@ def check(
     timeout: float = 10.0,
     observe: Callable[[Any, Sequence[Any], Mapping[str, Any]], Any] | None = None,
     also_hidden: Sequence[Callable[..., Any]] = (),
+    forbid: Sequence[str] = (),
+    meta: bool | None = None,
 ) -> None:
     """Assert that ``student`` agrees with ``reference`` on every case.
 
     Values are compared in float64 with ``numpy.isclose(got, expected, rtol, atol)``;
-    shapes must match exactly, and with ``check_dtype`` so must the kind of number
-    (integer, floating-point, boolean, complex). Output tensors must be on the inputs'
-    device. Tuples, lists and mappings (e.g. a ``state_dict``) are compared entry by entry.
+    shapes must match exactly, and with ``check_dtype`` so must the dtype, exactly
+    (``float32`` is not ``float64``; a NumPy array's byte order counts too). Output
+    tensors must be on the inputs' device. Tuples, lists and mappings (e.g. a
+    ``state_dict``) are compared entry by entry.
+
+    **A second device.** Once every case agrees, each case holding a tensor is graded
+    again with its tensors (and modules) moved to PyTorch's ``meta`` device, which has
+    shapes and dtypes but no values: a stand-in for a GPU on a CPU-only machine. Where the
+    reference runs there, the student's results must be on ``meta`` too, with the same
+    dtypes (values are not compared): a tensor made with ``torch.eye(n)`` instead of
+    ``torch.eye(n, device=x.device)`` ends up on the CPU and fails. Reading a number out
+    of a meta tensor gives 0 (``False``); a student's function that fails on meta for a
+    reason other than mixing devices (it needs real values) is not held to it. ``meta``:
+    ``None`` grades every case the reference can run on meta, ``False`` none (for
+    functions that need values, say so in the test), ``True`` requires that at least one
+    case can.
+
+    ``forbid`` names callables the statement forbids (``"torch.logsumexp"``,
+    ``"torch.Tensor.softmax"``, or a whole module such as ``"torch.nn.functional"``):
+    while the student's code runs they raise, and the call is recorded so that catching
+    the error does not help (:class:`ForbiddenCallError`). They are put back afterwards.
 
     ``observe(result, args, kwargs)``, if given, says what to compare: it receives each
     function's result together with the (copied) inputs that function ran on, after the
@@ -1012,11 +1337,108 @@ def check(
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     if not cases:
         raise ValueError("cases must not be empty: a check with no input cannot fail")
+    for forbidden in forbid:  # a name that does not resolve is the test's mistake: say so now
+        _resolve_forbidden(forbidden)
     with _fork_session(student):
         _check_cases(
             student, reference, cases, exercise, rtol, atol, check_dtype, timeout, observe,
-            also_hidden,
+            also_hidden, forbid,
         )  # fmt: skip
+        if meta is not False:
+            _check_on_meta(
+                student, reference, cases, exercise, timeout, observe, also_hidden, forbid,
+                required=meta is True,
+            )  # fmt: skip
+
+
+def _check_on_meta(
+    student: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: Sequence[Case],
+    exercise: str,
+    timeout: float,
+    observe: Callable[[Any, Sequence[Any], Mapping[str, Any]], Any] | None,
+    also_hidden: Sequence[Callable[..., Any]],
+    forbid: Sequence[str],
+    *,
+    required: bool,
+) -> None:
+    """Grade each case again on the meta device: the results' devices and dtypes."""
+    __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
+    name = getattr(student, "__name__", "your function")
+    graded = 0
+    for plain in cases:
+        case = _on_meta(plain)
+        if case is None:
+            continue
+        try:
+            with _meta_scalars():
+                ref_args = copy.deepcopy(case.args)
+                ref_kwargs = copy.deepcopy(dict(case.kwargs))
+                expected = reference(*ref_args, **ref_kwargs)
+                if observe is not None:
+                    expected = observe(expected, ref_args, ref_kwargs)
+        except Exception:  # the reference needs values here: nothing to grade on meta
+            continue
+        if not _has_meta(expected):
+            continue
+        graded += 1
+        try:
+            got, args, kwargs = _call_student(
+                student,
+                reference,
+                case,
+                exercise=exercise,
+                timeout=timeout,
+                inputs_may_change=True,
+                also_hidden=also_hidden,
+                forbid=forbid,
+                meta=True,
+            )
+            if observe is not None:
+                with _meta_scalars():
+                    got = observe(got, args, kwargs)
+        except ReferenceUsedError:
+            raise
+        except Exception as err:  # AssertionError included: a student's own `assert`
+            if isinstance(err, (GradingTimeoutError, NotImplementedYetError)):
+                continue  # a loop that waits for a value, or a meta kernel PyTorch lacks
+            if not _is_device_error(err):
+                continue  # it needs real values (.tolist(), .cpu(), nonzero): cannot tell
+            raise AssertionError(
+                f"{exercise}: `{name}` mixes devices. The grader ran it again with every "
+                "input tensor on PyTorch's `meta` device (a stand-in for a GPU), and it "
+                f"raised {type(err).__name__}: {err}\n  on {_describe_case(case)}. Create "
+                "new tensors with device=<input>.device and move tensors you were given "
+                "nowhere."
+            ) from err
+        problem = _device_problem(got, expected, "output")
+        del expected
+        if problem:
+            raise AssertionError(
+                f"{exercise}: the grader ran `{name}` again with every input tensor on "
+                "PyTorch's `meta` device (a stand-in for a GPU, with no values) on "
+                f"{_describe_case(case)}\n  {problem}"
+            )
+    if required and not graded:
+        raise ValueError(
+            f"{exercise}: meta=True, but the reference cannot run on the meta device on any "
+            "case (pass meta=False for a function that needs values)"
+        )
+
+
+def _has_meta(value: Any, depth: int = 0) -> bool:
+    if depth > 8:
+        return False
+    if isinstance(value, Tensor):
+        return value.device.type == "meta"
+    if isinstance(value, (list, tuple)):
+        return any(_has_meta(v, depth + 1) for v in value)
+    if isinstance(value, Mapping):
+        return any(_has_meta(v, depth + 1) for v in value.values())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return any(_has_meta(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value))
+    return False
 
 
 def _check_cases(
@@ -1030,6 +1452,7 @@ def _check_cases(
     timeout: float,
     observe: Callable[[Any, Sequence[Any], Mapping[str, Any]], Any] | None,
     also_hidden: Sequence[Callable[..., Any]],
+    forbid: Sequence[str] = (),
 ) -> None:
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     for case in cases:
@@ -1043,6 +1466,7 @@ def _check_cases(
                 timeout=timeout,
                 inputs_may_change=True,  # checked below, once the reference has run
                 also_hidden=also_hidden,
+                forbid=forbid,
             )
             if observe is not None:
                 got = observe(got, args, kwargs)
@@ -1089,10 +1513,11 @@ def check_raises(
     exercise: str,
     timeout: float = 10.0,
     also_hidden: Sequence[Callable[..., Any]] = (),
+    forbid: Sequence[str] = (),
 ) -> None:
     """Assert that ``student`` rejects each (bad) case with ``error``, as the reference does.
 
-    ``also_hidden`` is as for :func:`check`.
+    ``also_hidden`` and ``forbid`` are as for :func:`check`.
 
     Raises
     ------
@@ -1104,8 +1529,12 @@ def check_raises(
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     if not cases:
         raise ValueError("cases must not be empty: a check with no input cannot fail")
+    for forbidden in forbid:  # a name that does not resolve is the test's mistake: say so now
+        _resolve_forbidden(forbidden)
     with _fork_session(student):
-        _check_raises_cases(student, reference, cases, error, exercise, timeout, also_hidden)
+        _check_raises_cases(
+            student, reference, cases, error, exercise, timeout, also_hidden, forbid
+        )
 
 
 def _check_raises_cases(
@@ -1116,6 +1545,7 @@ def _check_raises_cases(
     exercise: str,
     timeout: float,
     also_hidden: Sequence[Callable[..., Any]],
+    forbid: Sequence[str] = (),
 ) -> None:
     __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
     for case in cases:
@@ -1134,6 +1564,7 @@ def _check_raises_cases(
                 exercise=exercise,
                 timeout=timeout,
                 also_hidden=also_hidden,
+                forbid=forbid,
             )
         except (NotImplementedYetError, ReferenceUsedError, GradingTimeoutError):
             raise  # first: a stub's NotImplementedError must not pass as `error=Exception`

@@ -173,7 +173,9 @@ def test_wrong_values_are_explained(tmp_path: Path) -> None:
     ("body", "match"),
     [
         ("return torch.eye(num_classes)[labels][:, :2]", r"expected shape \(3, 3\), got shape"),
-        ("return torch.eye(num_classes, dtype=torch.long)[labels]", "floating-point values"),
+        ("return torch.eye(num_classes, dtype=torch.long)[labels]", "expected dtype torch.float32"),
+        ("return torch.eye(num_classes, dtype=torch.float64)[labels]", "got torch.float64"),
+        ("return torch.eye(num_classes)[labels]", "meta"),
         ("return torch.eye(num_classes)[labels].numpy()", "expected a torch.Tensor"),
         ("return [1, 2]", "expected a torch.Tensor"),
         ("return labels[5]", "IndexError"),
@@ -368,3 +370,131 @@ def test_also_hidden_functions_are_switched_off_too(tmp_path: Path) -> None:
         )
     # Everything is back in place afterwards.
     assert module.linear_layer_gradients is dlbook.calculus.linear_layer_gradients
+
+
+def test_dtypes_are_compared_exactly_byte_order_included() -> None:
+    def ref(x: np.ndarray) -> np.ndarray:
+        return x.astype(np.int32)
+
+    def big_endian(x: np.ndarray) -> np.ndarray:
+        return x.astype(">i4")
+
+    def int64(x: np.ndarray) -> np.ndarray:
+        return x.astype(np.int64)
+
+    def native(x: np.ndarray) -> np.ndarray:
+        return np.array(x, dtype="=i4")
+
+    cases = [Case("three numbers", (np.arange(3),))]
+    grading.check(native, ref, cases, exercise="E")
+    with pytest.raises(AssertionError, match="native byte order"):
+        grading.check(big_endian, ref, cases, exercise="E")
+    with pytest.raises(AssertionError, match="expected dtype int32"):
+        grading.check(int64, ref, cases, exercise="E")
+    # check_dtype=False still compares only values
+    grading.check(int64, ref, cases, exercise="E", check_dtype=False, meta=False)
+
+
+def test_a_tensor_made_on_the_cpu_fails_on_the_meta_pass(tmp_path: Path) -> None:
+    # Validation that reads values (.any(), int()) keeps working on meta: it reads 0.
+    right = student(
+        tmp_path,
+        """
+        import torch
+        def one_hot(labels, num_classes):
+            if (labels < 0).any() or int(labels.max()) >= num_classes:
+                raise ValueError("label out of range")
+            return torch.eye(num_classes, device=labels.device)[labels]
+        """,
+    )
+    grading.check(right.one_hot, dlbook.data.one_hot, CASES, exercise="E", meta=True)
+    wrong = student(
+        tmp_path,
+        """
+        import torch
+        def one_hot(labels, num_classes):
+            if (labels < 0).any() or int(labels.max()) >= num_classes:
+                raise ValueError("label out of range")
+            return torch.eye(num_classes)[labels]
+        """,
+    )
+    grading.check(wrong.one_hot, dlbook.data.one_hot, CASES, exercise="E", meta=False)
+    with pytest.raises(AssertionError, match="expected a tensor on meta"):
+        grading.check(wrong.one_hot, dlbook.data.one_hot, CASES, exercise="E")
+
+
+def test_mixing_devices_on_the_meta_pass_is_explained() -> None:
+    def ref(x: torch.Tensor) -> torch.Tensor:
+        return x + torch.ones(3, device=x.device)
+
+    def mixes(x: torch.Tensor) -> torch.Tensor:
+        return torch.where(x > 0, torch.ones(3), torch.zeros(3))
+
+    def needs_values(x: torch.Tensor) -> torch.Tensor:  # right, but cannot run on meta
+        return torch.tensor([v + 1 for v in x.tolist()], dtype=x.dtype, device=x.device)
+
+    cases = [Case("three numbers", (torch.tensor([1.0, 2.0, 3.0]),))]
+    with pytest.raises(AssertionError, match="mixes devices"):
+        grading.check(mixes, ref, cases, exercise="E", check_dtype=False, rtol=1e9, atol=1e9)
+    grading.check(needs_values, ref, cases, exercise="E")  # not held to the meta pass
+
+
+def test_meta_true_needs_a_reference_that_runs_on_meta() -> None:
+    def ref(x: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(x.tolist(), device=x.device)
+
+    def same(x: torch.Tensor) -> torch.Tensor:
+        return torch.tensor(x.tolist(), device=x.device)
+
+    cases = [Case("three numbers", (torch.tensor([1.0, 2.0, 3.0]),))]
+    grading.check(same, ref, cases, exercise="E")
+    with pytest.raises(ValueError, match="meta=True"):
+        grading.check(same, ref, cases, exercise="E", meta=True)
+
+
+SOFTMAX_SOURCES = [
+    "import torch\ndef softmax(x):\n    return torch.softmax(x, dim=-1)\n",
+    "import torch\ndef softmax(x):\n    return x.softmax(-1)\n",
+    "from torch import softmax as s\ndef softmax(x):\n    return s(x, dim=-1)\n",
+    "import torch.nn.functional as F\ndef softmax(x):\n    return F.softmax(x, dim=-1)\n",
+    (  # catching the error does not help: the call is recorded
+        "import torch\ndef softmax(x):\n    try:\n        return torch.softmax(x, dim=-1)\n"
+        "    except BaseException:\n        e = (x - x.max()).exp()\n        return e / e.sum()\n"
+    ),
+]
+
+
+@pytest.mark.parametrize("source", SOFTMAX_SOURCES)
+def test_forbidden_calls_are_unavailable_while_the_student_code_runs(
+    tmp_path: Path, source: str
+) -> None:
+    def reference(x: torch.Tensor) -> torch.Tensor:
+        e = (x - x.max()).exp()
+        return e / e.sum()
+
+    path = tmp_path / "answers.py"
+    path.write_text(source)
+    module = grading.load_submission(path, {"softmax": reference})
+    cases = [Case("three logits", (torch.tensor([1.0, 2.0, 3.0]),))]
+    grading.check(module.softmax, reference, cases, exercise="E")  # allowed without forbid
+    forbid = ["torch.softmax", "torch.Tensor.softmax", "torch.nn.functional"]
+    with pytest.raises(grading.ForbiddenCallError, match="forbids"):
+        grading.check(module.softmax, reference, cases, exercise="E", forbid=forbid)
+    with pytest.raises(grading.ForbiddenCallError):
+        grading.check_raises(
+            module.softmax, lambda x: x[5], cases, IndexError, exercise="E", forbid=forbid
+        )
+    # Everything is back afterwards, in the student's module too.
+    x = torch.tensor([0.0, 1.0])
+    assert torch.allclose(torch.softmax(x, 0), x.softmax(0))
+    assert torch.allclose(torch.nn.functional.softmax(x, 0), torch.softmax(x, 0))
+    assert "softmax" not in vars(torch.Tensor)
+    assert getattr(module, "s", torch.softmax) is torch.softmax
+
+
+def test_forbid_names_must_exist() -> None:
+    cases = [Case("x", (torch.ones(2),))]
+    with pytest.raises(ValueError, match="forbid"):
+        grading.check(torch.negative, torch.neg, cases, exercise="E", forbid=["nosuchmodule.f"])
+    with pytest.raises(AttributeError):
+        grading.check(torch.negative, torch.neg, cases, exercise="E", forbid=["torch.no_such_fn"])
