@@ -29,6 +29,7 @@ from dlbook.optim import EarlyStopping, clip_grad_norm_  # fit (Chapter 9)
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "DatasetBatches",
     "History",
     "TensorBatches",
     "accuracy",
@@ -43,7 +44,7 @@ __all__ = [
 
 #: A metric maps (model outputs, targets) to a scalar tensor averaged over the batch.
 Metric = Callable[[Tensor, Tensor], Tensor]
-Data = tuple[Tensor, Tensor] | Iterable[tuple[Tensor, Tensor]]
+Data = tuple[Tensor, Tensor] | Iterable[tuple[Tensor, Tensor]] | torch.utils.data.Dataset[Any]
 
 #: Tag stored in every checkpoint, with its version, so a foreign file is recognised.
 CHECKPOINT_FORMAT = ("dlbook-checkpoint", 1)
@@ -182,15 +183,85 @@ class TensorBatches:
             yield self.X[idx], self.y[idx]
 
 
+class DatasetBatches(TensorBatches):
+    r"""Mini-batches drawn from a map-style ``torch.utils.data.Dataset`` by a ``DataLoader``.
+
+    The same order as :class:`TensorBatches` (epoch :math:`t`'s permutation comes from a
+    generator seeded with ``(seed, t)``, and under ``torch.distributed`` each process keeps
+    its share of every batch), handed to a ``DataLoader`` as its batch sampler, which
+    fetches ``dataset[i]`` for each index and stacks the examples with ``collate_fn``
+    (default: ``torch.utils.data.default_collate``). So ``TensorDataset(X, y)`` gives
+    exactly the batches of the pair ``(X, y)``; the examples stay where the dataset keeps
+    them, and :func:`train_epoch` moves each batch to the model.
+    """
+
+    def __init__(
+        self,
+        dataset: torch.utils.data.Dataset[Any],
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+        num_workers: int = 0,
+    ) -> None:
+        n = len(dataset)  # type: ignore[arg-type]
+        index = torch.arange(n)
+        super().__init__(index, index, batch_size, shuffle, seed)
+        self.dataset = dataset
+        self.collate_fn = collate_fn
+        self.num_workers = num_workers
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        batches = [idx.tolist() for idx, _ in super().__iter__()]  # this epoch's index batches
+        loader = torch.utils.data.DataLoader(
+            self.dataset,
+            batch_sampler=batches,
+            collate_fn=self.collate_fn,
+            num_workers=self.num_workers,
+        )
+        yield from loader
+
+
 def make_loader(
-    X: Tensor, y: Tensor, *, batch_size: int = 64, shuffle: bool = False, seed: int = 0
+    X: Tensor | torch.utils.data.Dataset[Any],
+    y: Tensor | None = None,
+    *,
+    batch_size: int = 64,
+    shuffle: bool = False,
+    seed: int = 0,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
+    num_workers: int = 0,
 ) -> TensorBatches:
-    r"""Mini-batches of ``(X[i], y[i])``; shuffled reproducibly from ``seed`` if ``shuffle``.
+    r"""Mini-batches of ``(X[i], y[i])``, or of a ``Dataset``; shuffled reproducibly from ``seed``.
+
+    Two tensors are sliced a whole batch at a time (:class:`TensorBatches`); a map-style
+    ``torch.utils.data.Dataset`` (``y`` omitted) is read example by example through a
+    ``DataLoader`` in the same order (:class:`DatasetBatches`). Epoch :math:`t`'s order is
+    a permutation drawn from a generator seeded with ``(seed, t)``.
+
+    Parameters
+    ----------
+    X : Tensor of shape (N, ...), or Dataset
+        The inputs, or a dataset whose items are ``(input, target)`` pairs.
+    y : Tensor of shape (N, ...), optional
+        The targets; required with a tensor ``X``, not allowed with a dataset.
+    batch_size : int, default 64
+    shuffle : bool, default False
+    seed : int, default 0
+    collate_fn : callable, optional
+        For a dataset: how a list of examples becomes a batch (``DataLoader``'s argument).
+    num_workers : int, default 0
+        For a dataset: ``DataLoader`` worker processes (0: read in the main process).
+
+    Returns
+    -------
+    TensorBatches
+        An iterable of batches with ``set_epoch`` and ``len``.
 
     Raises
     ------
     TypeError
-        If ``X`` or ``y`` is not a tensor.
+        If ``X`` or ``y`` is not a tensor (or ``X`` a map-style dataset without ``y``).
     ValueError
         If ``X`` and ``y`` have different lengths or ``batch_size`` is not positive.
 
@@ -199,13 +270,31 @@ def make_loader(
     >>> batches = make_loader(torch.arange(5.0), torch.arange(5), batch_size=2)
     >>> [b[1].tolist() for b in batches]
     [[0, 1], [2, 3], [4]]
+    >>> pairs = torch.utils.data.TensorDataset(torch.arange(5.0), torch.arange(5))
+    >>> [b[1].tolist() for b in make_loader(pairs, batch_size=2)]
+    [[0, 1], [2, 3], [4]]
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if (
+        isinstance(X, torch.utils.data.Dataset)
+        and not isinstance(X, torch.utils.data.IterableDataset)
+        and y is None
+    ):
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"num_workers must be an int >= 0, got {num_workers!r}")
+        if not hasattr(X, "__len__"):
+            raise TypeError("the dataset must define __len__ (a map-style Dataset)")
+        return DatasetBatches(X, batch_size, shuffle, seed, collate_fn, num_workers)
+    if y is None:
+        raise TypeError(
+            f"make_loader needs X and y tensors or a map-style Dataset, got {type(X).__name__}"
+            " and no y"
+        )
     if not isinstance(X, Tensor) or not isinstance(y, Tensor):
         raise TypeError(f"X and y must be tensors, got {type(X).__name__} and {type(y).__name__}")
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     return TensorBatches(X, y, batch_size, shuffle, seed)
 
 
@@ -223,11 +312,15 @@ def _as_loader(
         X, y = data[0], data[1]
         if isinstance(X, Tensor) and isinstance(y, Tensor):
             return make_loader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    if isinstance(data, torch.utils.data.Dataset) and not isinstance(
+        data, torch.utils.data.IterableDataset
+    ):  # a map-style dataset: batched like a pair of tensors, in the same order
+        return make_loader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
     if isinstance(data, Iterable) and not isinstance(data, (Tensor, tuple, list, str)):
         return data
     raise TypeError(
-        f"{name} must be a pair (X, y) of tensors or an iterable of (inputs, targets) batches "
-        f"such as a DataLoader, got {type(data).__name__}"
+        f"{name} must be a pair (X, y) of tensors, a map-style Dataset or an iterable of "
+        f"(inputs, targets) batches such as a DataLoader, got {type(data).__name__}"
     )
 
 
