@@ -9,7 +9,9 @@ chapter's order:
 2. the chain rule through a stack of layers: :func:`tanh_mlp`, :func:`mlp_jacobian`;
 3. the matrix-calculus identities the book uses later, each as a closed form;
 4. gradient descent on quadratics: :func:`quadratic_matrix`, :func:`gradient_descent`,
-   :func:`gd_rate`;
+   :func:`gd_rate`; Armijo line search (:func:`backtracking_line_search`,
+   :func:`line_search_descent`); minibatch gradients and SGD (:func:`minibatch_gradient`,
+   :func:`least_squares_sgd`); Hessian-vector products (:func:`hessian_vector_product`);
 5. subgradients and the subgradient method;
 6. Newton's method.
 """
@@ -27,15 +29,21 @@ from dlbook import _checks
 
 __all__ = [
     "GradientCheck",
+    "LineSearchRun",
     "abs_subgradient",
+    "backtracking_line_search",
     "gd_rate",
     "gradient_check",
     "gradient_descent",
+    "hessian_vector_product",
     "hinge_subgradient",
     "least_squares_gradient",
+    "least_squares_sgd",
+    "line_search_descent",
     "linear_layer_gradients",
     "logdet_gradient",
     "logsumexp_gradient",
+    "minibatch_gradient",
     "mlp_jacobian",
     "newton",
     "numerical_gradient",
@@ -1000,6 +1008,443 @@ def gd_rate(A: Tensor, lr: float) -> float:
         raise ValueError("`A` must be symmetric")
     eigenvalues = torch.linalg.eigvalsh(A)
     return float((1 - lr * eigenvalues).abs().max())
+
+
+# --------------------------------------------------------------------------------------
+# 4b. Line search, stochastic gradients, Hessian-vector products
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineSearchRun:
+    r"""Outcome of :func:`backtracking_line_search`.
+
+    Attributes
+    ----------
+    path : Tensor, shape (T + 1, ...)
+        The iterates; ``path[0]`` is the start.
+    lrs : Tensor, shape (T,)
+        The accepted step :math:`\eta_t` of every step (0 where no decrease was found).
+    f_evals : int
+        How many times ``f`` was evaluated (the gradient is evaluated :math:`T` times).
+    """
+
+    path: Tensor
+    lrs: Tensor
+    f_evals: int
+
+
+def _scalar_value(f: TensorFn, x: Tensor) -> float:
+    value = f(x)
+    if not isinstance(value, Tensor) or value.numel() != 1:
+        raise ValueError("`f` must return a one-element tensor (a scalar loss)")
+    return float(value)
+
+
+def backtracking_line_search(
+    f: TensorFn,
+    grad_fn: TensorFn,
+    x0: Tensor,
+    steps: int,
+    lr0: float = 1.0,
+    c: float = 1e-4,
+    shrink: float = 0.5,
+    grow: float = 1.0,
+    max_backtracks: int = 60,
+) -> LineSearchRun:
+    r"""Gradient descent whose step is chosen by Armijo's backtracking rule.
+
+    At each iterate, try :math:`\eta`, then :math:`\beta\eta`, :math:`\beta^2\eta`, ...
+    (``shrink`` :math:`= \beta`) and accept the first that passes the sufficient-decrease
+    (Armijo) condition
+
+    .. math::
+
+        f\bigl(\vx_t - \eta\nabla f(\vx_t)\bigr) \le f(\vx_t) - c\,\eta\,
+        \lVert\nabla f(\vx_t)\rVert^2 .
+
+    The first trial is ``lr0`` at every step when ``grow`` is 1 (the textbook rule), or
+    ``grow`` times the previous accepted step when ``grow > 1``, which lets the step
+    also lengthen on flat functions. On an :math:`L`-smooth function every
+    :math:`\eta \le 2(1 - c)/L` passes, so the accepted step is at least
+    :math:`\min(\eta_0, 2\beta(1 - c)/L)`. If ``max_backtracks`` trials all fail (at a
+    stationary point, or where rounding hides the decrease), the iterate stays put and
+    the step is recorded as 0. Defined in Chapter 3 (line search).
+
+    Parameters
+    ----------
+    f : callable
+        Maps a tensor shaped like ``x0`` to a one-element tensor.
+    grad_fn : callable
+        Maps a tensor shaped like ``x0`` to the gradient, same shape.
+    x0 : Tensor, shape (...)
+        Starting point (not modified).
+    steps : int
+        Number of steps :math:`T \ge 0`.
+    lr0 : float, default 1.0
+        First trial step :math:`\eta_0 > 0`.
+    c : float, default 1e-4
+        Sufficient-decrease constant, in (0, 1).
+    shrink : float, default 0.5
+        Backtracking factor :math:`\beta`, in (0, 1).
+    grow : float, default 1.0
+        Factor (at least 1) applied to the last accepted step to start the next search.
+    max_backtracks : int, default 60
+        Trials per step before giving up.
+
+    Returns
+    -------
+    LineSearchRun
+        ``path`` (T + 1, ...), ``lrs`` (T,), ``f_evals``.
+
+    Raises
+    ------
+    TypeError
+        If ``x0`` is not a floating-point tensor or ``steps`` not an int.
+    ValueError
+        If a constant is out of range, or ``f`` or ``grad_fn`` return the wrong shape.
+
+    References
+    ----------
+    L. Armijo, "Minimization of functions having Lipschitz continuous first partial
+    derivatives", Pacific J. Math. 16(1), 1966. J. Nocedal and S. J. Wright, *Numerical
+    Optimization*, 2nd ed., Springer, 2006, Algorithm 3.1.
+
+    Examples
+    --------
+    >>> A = torch.diag(torch.tensor([4.0, 1.0], dtype=torch.float64))
+    >>> run = backtracking_line_search(
+    ...     lambda x: 0.5 * x @ A @ x, lambda x: A @ x, torch.ones(2, dtype=torch.float64), 3
+    ... )
+    >>> run.lrs.tolist()
+    [0.5, 0.5, 0.5]
+    >>> run.f_evals
+    7
+    """
+    x0 = _checks.float_tensor("x0", x0, non_empty=True)
+    steps = _check_steps(steps)
+    lr0 = _check_positive(lr0, "lr0")
+    c = _checks.number("c", c, minimum=0.0, strict=True)
+    shrink = _checks.number("shrink", shrink, minimum=0.0, strict=True)
+    grow = _checks.number("grow", grow, minimum=1.0)
+    max_backtracks = _checks.positive_int("max_backtracks", max_backtracks)
+    if not c < 1.0:
+        raise ValueError(f"`c` must lie in (0, 1), got {c}")
+    if not shrink < 1.0:
+        raise ValueError(f"`shrink` must lie in (0, 1), got {shrink}")
+    path = [x0.detach().clone()]
+    lrs: list[float] = []
+    f_x = _scalar_value(f, path[0])
+    f_evals = 1
+    trial = lr0
+    for _ in range(steps):
+        x = path[-1]
+        g = grad_fn(x)
+        if g.shape != x0.shape:
+            raise ValueError(f"`grad_fn` must return shape {tuple(x0.shape)}, got {tuple(g.shape)}")
+        g_sq = float((g * g).sum())  # ||grad f||^2
+        lr, accepted = trial, 0.0
+        for _ in range(max_backtracks):
+            candidate = x - lr * g
+            f_new = _scalar_value(f, candidate)
+            f_evals += 1
+            if f_new <= f_x - c * lr * g_sq:  # Armijo's sufficient decrease
+                accepted = lr
+                break
+            lr *= shrink
+        if accepted > 0.0:
+            path.append(candidate)
+            f_x = f_new
+            trial = accepted * grow if grow > 1.0 else lr0
+        else:
+            path.append(x.clone())
+        lrs.append(accepted)
+    return LineSearchRun(
+        torch.stack(path),  # (T + 1, ...)
+        torch.tensor(lrs, dtype=x0.dtype, device=x0.device),
+        f_evals,
+    )
+
+
+def line_search_descent(
+    f: TensorFn, grad_fn: TensorFn, x0: Tensor, tol: float, max_steps: int = 10_000
+) -> Tensor:
+    r"""Minimise ``f`` by gradient descent with line search to a relative gradient tolerance.
+
+    Gradient descent with Armijo backtracking (:func:`backtracking_line_search`,
+    :math:`c = 10^{-4}`, :math:`\beta = 1/2`) whose every search starts at twice the
+    last accepted step, so the step adapts both down (steep functions) and up (flat
+    ones) without knowing :math:`L`:
+
+    .. math::
+
+        \vx_{t+1} = \vx_t - \eta_t\nabla f(\vx_t), \qquad
+        \eta_t = \max\{2\eta_{t-1}\beta^j : \text{Armijo holds}\}.
+
+    It stops at the first iterate with
+    :math:`\lVert\nabla f(\vx)\rVert \le \mathrm{tol}\,\lVert\nabla f(\vx_0)\rVert`,
+    and is the reference for the open Exercise 3.5. Defined in Chapter 3 (line search).
+
+    Parameters
+    ----------
+    f : callable
+        Maps a tensor shaped like ``x0`` to a one-element tensor.
+    grad_fn : callable
+        Maps a tensor shaped like ``x0`` to the gradient.
+    x0 : Tensor, shape (...)
+        Starting point (not modified).
+    tol : float
+        Relative gradient-norm tolerance, > 0.
+    max_steps : int, default 10000
+        Give up (returning the last iterate) after this many steps.
+
+    Returns
+    -------
+    Tensor, shape like ``x0``
+        The first iterate meeting the tolerance (or the last one).
+
+    Raises
+    ------
+    TypeError
+        If ``x0`` is not a floating-point tensor.
+    ValueError
+        If ``tol`` is not positive or a function returns the wrong shape.
+
+    References
+    ----------
+    J. Nocedal and S. J. Wright, *Numerical Optimization*, 2nd ed., Springer, 2006,
+    Section 3.1.
+
+    Examples
+    --------
+    >>> A = torch.diag(torch.tensor([100.0, 1.0], dtype=torch.float64))
+    >>> x0 = torch.ones(2, dtype=torch.float64)
+    >>> x = line_search_descent(lambda x: 0.5 * x @ A @ x, lambda x: A @ x, x0, 1e-8)
+    >>> bool(torch.linalg.vector_norm(A @ x) <= 1e-8 * torch.linalg.vector_norm(A @ x0))
+    True
+    """
+    x0 = _checks.float_tensor("x0", x0, non_empty=True)
+    tol = _check_positive(tol, "tol")
+    max_steps = _checks.positive_int("max_steps", max_steps)
+    x = x0.detach().clone()
+    g = grad_fn(x)
+    if g.shape != x0.shape:
+        raise ValueError(f"`grad_fn` must return shape {tuple(x0.shape)}, got {tuple(g.shape)}")
+    target = tol * float(torch.linalg.vector_norm(g))
+    f_x = _scalar_value(f, x)
+    lr = 1.0
+    for _ in range(max_steps):
+        g_norm = float(torch.linalg.vector_norm(g))
+        if g_norm <= target:
+            break
+        lr *= 2.0  # start each search at twice the last accepted step
+        for _ in range(100):
+            candidate = x - lr * g
+            f_new = _scalar_value(f, candidate)
+            if f_new <= f_x - 1e-4 * lr * g_norm**2:  # Armijo
+                break
+            lr *= 0.5
+        else:
+            break  # no decrease representable: return the current iterate
+        x, f_x = candidate, f_new
+        g = grad_fn(x)
+    return x
+
+
+def minibatch_gradient(
+    A: Tensor, x: Tensor, b: Tensor, batch_size: int, generator: torch.Generator | None = None
+) -> Tensor:
+    r"""An unbiased minibatch estimate of the mean-squared-error gradient.
+
+    For :math:`f(\vx) = \frac1N\sum_{i=1}^N (\mathbf{a}_i^\top\vx - b_i)^2` draw
+    :math:`B` row indices :math:`i_1, \dots, i_B` uniformly *with replacement* and return
+
+    .. math::
+
+        \hat{\mathbf{g}} = \frac{2}{B}\sum_{k=1}^{B}
+        \mathbf{a}_{i_k}\bigl(\mathbf{a}_{i_k}^\top\vx - b_{i_k}\bigr),
+        \qquad \mathbb{E}\,\hat{\mathbf{g}} = \nabla f(\vx), \qquad
+        \mathbb{E}\lVert\hat{\mathbf{g}} - \nabla f(\vx)\rVert^2 = \frac{\sigma^2(\vx)}{B},
+
+    with :math:`\sigma^2(\vx) = \frac1N\sum_i \lVert\mathbf{g}_i - \nabla f\rVert^2` the
+    spread of the per-example gradients :math:`\mathbf{g}_i`. Defined in Chapter 3 (SGD).
+
+    Parameters
+    ----------
+    A : Tensor, shape (N, n)
+        One example per row.
+    x : Tensor, shape (n,)
+        Where to estimate the gradient.
+    b : Tensor, shape (N,)
+        Targets.
+    batch_size : int
+        :math:`B \ge 1`.
+    generator : torch.Generator, optional
+        Source of the indices (on ``A``'s device).
+
+    Returns
+    -------
+    Tensor, shape (n,)
+
+    Raises
+    ------
+    TypeError
+        If an input is not a floating-point tensor or ``batch_size`` not an int.
+    ValueError
+        If the shapes do not match.
+
+    Examples
+    --------
+    >>> A = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> g0 = torch.Generator().manual_seed(0)
+    >>> g = minibatch_gradient(A, torch.zeros(2), torch.ones(2), 1, g0)
+    >>> g.tolist() in ([-2.0, 0.0], [0.0, -2.0])
+    True
+    """
+    A = _check_float_tensor(A, "A")
+    x = _check_float_tensor(x, "x")
+    b = _check_float_tensor(b, "b")
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    _checks.generator("generator", generator)
+    if A.ndim != 2 or A.shape[0] == 0 or x.shape != (A.shape[1],) or b.shape != (A.shape[0],):
+        raise ValueError(
+            f"need A (N, n), x (n,), b (N,) with N >= 1, got {tuple(A.shape)}, "
+            f"{tuple(x.shape)}, {tuple(b.shape)}"
+        )
+    rows = torch.randint(A.shape[0], (batch_size,), generator=generator, device=A.device)
+    A_batch, b_batch = A[rows], b[rows]  # (B, n), (B,)
+    return 2.0 / batch_size * A_batch.T @ (A_batch @ x - b_batch)
+
+
+def least_squares_sgd(
+    A: Tensor,
+    x0: Tensor,
+    b: Tensor,
+    lrs: Tensor,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""Stochastic gradient descent on the mean squared error, returning the trajectory.
+
+    .. math::
+
+        \vx_{t+1} = \vx_t - \eta_t\,\hat{\mathbf{g}}_t(\vx_t),
+
+    with :math:`\hat{\mathbf{g}}_t` from :func:`minibatch_gradient` (a fresh batch every
+    step). A constant :math:`\eta` stalls at a noise floor of order
+    :math:`\eta\sigma^2/B`; steps with :math:`\sum\eta_t = \infty`,
+    :math:`\sum\eta_t^2 < \infty` (Robbins and Monro) converge. Defined in Chapter 3
+    (SGD).
+
+    Parameters
+    ----------
+    A : Tensor, shape (N, n)
+    x0 : Tensor, shape (n,)
+        Starting point (not modified).
+    b : Tensor, shape (N,)
+    lrs : Tensor, shape (T,)
+        The step of every step, each > 0.
+    batch_size : int
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    Tensor, shape (T + 1, n)
+
+    Raises
+    ------
+    TypeError
+        If an input is not a floating-point tensor.
+    ValueError
+        If shapes do not match or a step is not positive.
+
+    References
+    ----------
+    H. Robbins and S. Monro, "A stochastic approximation method", Ann. Math. Statist.
+    22(3), 1951.
+
+    Examples
+    --------
+    >>> A = torch.eye(2)
+    >>> path = least_squares_sgd(A, torch.zeros(2), torch.ones(2), torch.full((3,), 0.25), 2,
+    ...                          torch.Generator().manual_seed(0))
+    >>> path.shape
+    torch.Size([4, 2])
+    """
+    lrs = _check_float_tensor(lrs, "lrs")
+    x0 = _check_float_tensor(x0, "x0")
+    if lrs.ndim != 1:
+        raise ValueError(f"`lrs` must be a vector of steps, got shape {tuple(lrs.shape)}")
+    if lrs.numel() and lrs.device.type != "meta" and not bool((lrs > 0).all()):
+        raise ValueError("`lrs` must be positive in every entry")
+    path = [x0.detach().clone()]
+    for lr in lrs.tolist() if lrs.device.type != "meta" else []:
+        path.append(path[-1] - lr * minibatch_gradient(A, path[-1], b, batch_size, generator))
+    if lrs.device.type == "meta" or not lrs.numel():
+        minibatch_gradient(A, x0, b, batch_size, generator)  # the shape checks
+    return torch.stack(path)  # (T + 1, n)
+
+
+def hessian_vector_product(f: TensorFn, x: Tensor, v: Tensor) -> Tensor:
+    r"""The Hessian of a scalar function times a vector, without forming the Hessian.
+
+    Differentiate the scalar :math:`\nabla f(\vx)^\top\mathbf{v}` once more (double
+    backward, Pearlmutter's trick):
+
+    .. math::
+
+        H(\vx)\,\mathbf{v} = \nabla_{\vx}\bigl(\nabla f(\vx)^\top \mathbf{v}\bigr),
+
+    two reverse passes, a small constant multiple of the cost of one gradient, and
+    memory of order :math:`n` rather than :math:`n^2`. Defined in Chapter 3 (Hessian-vector
+    products).
+
+    Parameters
+    ----------
+    f : callable
+        Maps a tensor shaped like ``x`` to a one-element tensor, differentiably (torch ops).
+    x : Tensor, shape (...)
+        The point (not modified; need not require grad).
+    v : Tensor, shape like ``x``
+        The direction.
+
+    Returns
+    -------
+    Tensor, shape like ``x``
+        :math:`H(\vx)\mathbf{v}`, detached.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` or ``v`` is not a floating-point tensor.
+    ValueError
+        If the shapes differ or ``f`` does not return a scalar.
+
+    References
+    ----------
+    B. A. Pearlmutter, "Fast exact multiplication by the Hessian", Neural Computation
+    6(1), 1994.
+
+    Examples
+    --------
+    >>> x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    >>> hessian_vector_product(lambda z: (z**3).sum(), x, torch.ones(2, dtype=torch.float64))
+    tensor([ 6., 12.], dtype=torch.float64)
+    """
+    x = _check_float_tensor(x, "x")
+    v = _check_float_tensor(v, "v")
+    if v.shape != x.shape:
+        raise ValueError(f"`v` must have the shape of `x`, {tuple(x.shape)}, got {tuple(v.shape)}")
+    with torch.enable_grad():
+        z = x.detach().clone().requires_grad_(True)
+        value = f(z)
+        if not isinstance(value, Tensor) or value.numel() != 1:
+            raise ValueError("`f` must return a one-element tensor (a scalar)")
+        if not value.requires_grad:
+            return torch.zeros_like(x)
+        (g,) = torch.autograd.grad(value.sum(), z, create_graph=True)  # grad f(x)
+        if not g.requires_grad:  # f is affine in x: the Hessian is zero
+            return torch.zeros_like(x)
+        (hv,) = torch.autograd.grad((g * v).sum(), z, allow_unused=True)  # d(g . v)/dx
+    return torch.zeros_like(x) if hv is None else hv.detach()
 
 
 # --------------------------------------------------------------------------------------

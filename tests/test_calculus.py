@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -501,3 +502,248 @@ def test_bad_inputs_raise_clear_errors() -> None:
         calculus.newton(lambda v: v, lambda v: torch.zeros(3, 3, dtype=F64), x + 1, 1)
     with pytest.raises(ValueError, match="must return shapes"):
         calculus.newton(lambda v: v, lambda v: torch.eye(2, dtype=F64), x, 1)
+
+
+# --------------------------------------------------------------------------------------
+# Line search, stochastic gradients, Hessian-vector products (Chapter 3, Sections 3.6-3.10)
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kappa", "lr0", "grow"), [(10.0, 1.0, 1.0), (100.0, 10.0, 1.0), (30.0, 5.0, 2.0)]
+)
+def test_backtracking_accepts_the_largest_armijo_step_of_the_closed_form(
+    kappa: float, lr0: float, grow: float, device: torch.device
+) -> None:
+    # On f = x^T A x / 2, f(x - eta g) = f - eta |g|^2 + eta^2 g^T A g / 2, so Armijo holds
+    # exactly for eta <= 2 (1 - c) |g|^2 / (g^T A g): the rule must accept the largest
+    # trial eta_start * beta^j below that bound.
+    A = calculus.quadratic_matrix(
+        kappa, 6, generator=torch.Generator().manual_seed(3), device=device
+    )
+    x0 = torch.linspace(-1.0, 1.0, 6, dtype=F64, device=device)
+    c, beta = 1e-4, 0.5
+    run = calculus.backtracking_line_search(
+        lambda v: 0.5 * v @ A @ v, lambda v: A @ v, x0, 25, lr0=lr0, c=c, shrink=beta, grow=grow
+    )
+    assert run.path.device == x0.device and run.lrs.dtype == F64
+    trial, evals = lr0, 1
+    for t in range(25):
+        x, g = run.path[t], A @ run.path[t]
+        bound = 2 * (1 - c) * float(g @ g) / float(g @ A @ g)
+        j = max(0, math.ceil(math.log(trial / bound) / math.log(1 / beta) - 1e-12))
+        while trial * beta**j > bound:  # guard the rounding of the logarithm
+            j += 1
+        expected = trial * beta**j
+        assert float(run.lrs[t]) == pytest.approx(expected, rel=1e-12)
+        torch.testing.assert_close(run.path[t + 1], x - expected * g, rtol=1e-12, atol=1e-15)
+        evals += j + 1
+        trial = expected * grow if grow > 1 else lr0
+    assert run.f_evals == evals
+
+
+def test_backtracking_never_accepts_less_than_the_smoothness_bound() -> None:
+    # Armijo holds for every eta <= 2 (1 - c) / L, so the accepted step is at least
+    # min(lr0, beta * 2 (1 - c) / L) on any L-smooth function (here with L = 4).
+    A = 4.0 * calculus.quadratic_matrix(50.0, 8, generator=torch.Generator().manual_seed(0))
+    f = smooth_function(1, (8,))
+
+    def loss(v: Tensor) -> Tensor:
+        return 0.5 * v @ A @ v + 0.01 * f(v)
+
+    L = 4.0 + 0.01 * 4.0  # a bound on the curvature of the sum (|f''| <= 4 here) is enough
+    run = calculus.backtracking_line_search(
+        loss, lambda v: autograd_gradient(loss, v), torch.ones(8, dtype=F64), 40, lr0=3.0
+    )
+    values = torch.stack([loss(v) for v in run.path])
+    assert bool((values[1:] <= values[:-1]).all())  # monotone decrease
+    assert float(run.lrs.min()) >= 0.5 * 2 * (1 - 1e-4) / (4 * L)
+
+
+@pytest.mark.parametrize("scale", [100.0, 1.0, 0.01])
+def test_line_search_descent_reaches_the_tolerance_and_the_minimiser(scale: float) -> None:
+    A = scale * calculus.quadratic_matrix(30.0, 10, generator=torch.Generator().manual_seed(2))
+    b = torch.linspace(-1.0, 2.0, 10, dtype=F64) * scale
+    x0 = torch.zeros(10, dtype=F64)
+    # 1e-7, not smaller: below it the Armijo decrease |g|^2 / L drops under the rounding of f
+    x = calculus.line_search_descent(
+        lambda v: 0.5 * v @ A @ v - b @ v, lambda v: A @ v - b, x0, 1e-7
+    )
+    assert float(torch.linalg.vector_norm(A @ x - b)) <= 1e-7 * float(torch.linalg.vector_norm(b))
+    # strong convexity: |x - x*| <= |grad f(x)| / mu, with mu = L / kappa = scale / 30
+    err = float(torch.linalg.vector_norm(x - torch.linalg.solve(A, b)))
+    assert err <= float(torch.linalg.vector_norm(A @ x - b)) / (scale / 30) * (1 + 1e-6)
+
+
+def test_minibatch_gradient_is_unbiased_with_variance_sigma2_over_b() -> None:
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(60, 4, generator=g, dtype=F64)
+    b = torch.randn(60, generator=g, dtype=F64)
+    x = torch.randn(4, generator=g, dtype=F64)
+    # the reference: autograd of the mean squared error, and the per-example gradients
+    full = autograd_gradient(lambda v: ((A @ v - b) ** 2).mean(), x)
+    per = 2 * A * (A @ x - b)[:, None]  # (N, n): the gradient of each (a_i^T x - b_i)^2
+    torch.testing.assert_close(per.mean(dim=0), full)
+    sigma2 = float(((per - full) ** 2).sum(dim=1).mean())
+    draws_gen = torch.Generator().manual_seed(1)
+    for B in (1, 8):
+        draws = torch.stack(
+            [calculus.minibatch_gradient(A, x, b, B, draws_gen) for _ in range(4000)]
+        )
+        err = float(((draws - full) ** 2).sum(dim=1).mean())
+        # the mean of 4,000 draws is within 4 standard errors of the full gradient
+        se = math.sqrt(sigma2 / (B * 4000))
+        assert float(torch.linalg.vector_norm(draws.mean(dim=0) - full)) < 4 * se
+        assert err == pytest.approx(sigma2 / B, rel=0.1)  # 4,000 draws: a few % of noise
+
+
+def test_minibatch_gradient_uses_the_drawn_rows(device: torch.device) -> None:
+    g = torch.Generator().manual_seed(5)
+    A = torch.randn(9, 3, generator=g, dtype=F64).to(device)
+    b = torch.randn(9, generator=g, dtype=F64).to(device)
+    x = torch.randn(3, generator=g, dtype=F64).to(device)
+    rows = torch.randint(9, (4,), generator=torch.Generator(device).manual_seed(7), device=device)
+    expected = autograd_gradient(lambda v: ((A[rows] @ v - b[rows]) ** 2).mean(), x)
+    got = calculus.minibatch_gradient(A, x, b, 4, torch.Generator(device).manual_seed(7))
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_sgd_converges_to_the_least_squares_solution() -> None:
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(200, 5, generator=g, dtype=F64)
+    x_true = torch.randn(5, generator=g, dtype=F64)
+    # consistent system: every per-example gradient vanishes at x_true, so a constant step converges
+    path = calculus.least_squares_sgd(
+        A,
+        torch.zeros(5, dtype=F64),
+        A @ x_true,
+        torch.full((3000,), 0.05, dtype=F64),
+        4,
+        torch.Generator().manual_seed(1),
+    )
+    torch.testing.assert_close(path[-1], x_true, rtol=0, atol=1e-8)
+    # noisy system: a decreasing step approaches torch.linalg.lstsq's solution
+    b = A @ x_true + 0.3 * torch.randn(200, generator=g, dtype=F64)
+    x_ls = torch.linalg.lstsq(A, b.unsqueeze(1)).solution.squeeze(1)
+    t = torch.arange(4000, dtype=F64)
+    path = calculus.least_squares_sgd(
+        A, torch.zeros(5, dtype=F64), b, 0.05 / (1 + t / 200), 8, torch.Generator().manual_seed(2)
+    )
+    const = calculus.least_squares_sgd(
+        A,
+        torch.zeros(5, dtype=F64),
+        b,
+        torch.full((4000,), 0.05, dtype=F64),
+        8,
+        torch.Generator().manual_seed(2),
+    )
+    err_decay = float(torch.linalg.vector_norm(path[-500:].mean(dim=0) * 0 + path[-1] - x_ls))
+    assert err_decay < 0.02
+    floor = torch.linalg.vector_norm(const[-1000:] - x_ls, dim=1).mean()
+    assert err_decay < float(floor)  # the schedule goes below the constant step's floor
+
+
+def _random_smooth(seed: int, n: int) -> calculus.TensorFn:
+    g = torch.Generator().manual_seed(seed)
+    M = torch.randn(2 * n, n, generator=g, dtype=F64)
+    a = torch.randn(n, generator=g, dtype=F64)
+
+    def f(v: Tensor) -> Tensor:
+        return torch.logsumexp(M @ v, dim=0) + (a * torch.sin(v)).sum() + (v**4).sum() / 12
+
+    return f
+
+
+@SETTINGS
+@given(seed=st.integers(0, 1000), n=st.integers(1, 7))
+def test_hessian_vector_product_matches_the_explicit_hessian(seed: int, n: int) -> None:
+    f = _random_smooth(seed, n)
+    g = torch.Generator().manual_seed(seed + 1)
+    x, v = torch.randn(n, generator=g, dtype=F64), torch.randn(n, generator=g, dtype=F64)
+    hv = calculus.hessian_vector_product(f, x, v)
+    torch.testing.assert_close(hv, autograd_hessian(f, x) @ v, rtol=1e-10, atol=1e-12)
+    forward_over_reverse = torch.func.jvp(torch.func.grad(f), (x,), (v,))[1]
+    torch.testing.assert_close(hv, forward_over_reverse, rtol=1e-10, atol=1e-12)
+
+
+def test_hessian_vector_product_against_central_differences_and_edge_cases(
+    device: torch.device,
+) -> None:
+    f = _random_smooth(3, 5)
+    x = torch.linspace(-0.5, 0.5, 5, dtype=F64)
+    v = torch.ones(5, dtype=F64)
+    # numerical_hessian is autograd-free: nested central differences
+    torch.testing.assert_close(
+        calculus.hessian_vector_product(f, x, v),
+        calculus.numerical_hessian(f, x) @ v,
+        rtol=1e-5,  # nested differences keep about 6 digits (Section 3.4)
+        atol=1e-6,
+    )
+    # an affine f has a zero Hessian; a matrix-shaped x works like a flat one
+    w = torch.arange(6, dtype=F64, device=device).reshape(2, 3)
+    assert torch.equal(
+        calculus.hessian_vector_product(lambda z: (w * z).sum(), w, w), torch.zeros_like(w)
+    )
+    quartic = calculus.hessian_vector_product(
+        lambda z: (z**4).sum() / 12, w.T, torch.ones_like(w.T)
+    )
+    torch.testing.assert_close(quartic, w.T**2)  # f'' = z^2
+    assert quartic.device == w.device
+
+
+def test_new_functions_reject_bad_input() -> None:
+    x = torch.ones(3, dtype=F64)
+    quad, grad = (lambda v: 0.5 * v @ v), (lambda v: v)
+    rows: list[tuple[Callable[[], object], type[Exception], str]] = [
+        (
+            lambda: calculus.backtracking_line_search(quad, grad, x, 2, c=1.5),
+            ValueError,
+            "`c` must lie",
+        ),
+        (
+            lambda: calculus.backtracking_line_search(quad, grad, x, 2, shrink=1.0),
+            ValueError,
+            "`shrink`",
+        ),
+        (
+            lambda: calculus.backtracking_line_search(quad, grad, x, 2, grow=0.5),
+            ValueError,
+            "`grow`",
+        ),
+        (
+            lambda: calculus.backtracking_line_search(quad, lambda v: v[:2], x, 2),
+            ValueError,
+            "`grad_fn`",
+        ),
+        (
+            lambda: calculus.backtracking_line_search(lambda v: v, grad, x, 2),
+            ValueError,
+            "`f` must",
+        ),
+        (lambda: calculus.line_search_descent(quad, grad, x, 0.0), ValueError, "`tol`"),
+        (
+            lambda: calculus.minibatch_gradient(torch.ones(4, 3, dtype=F64), x, x, 2),
+            ValueError,
+            "need A",
+        ),
+        (
+            lambda: calculus.minibatch_gradient(torch.ones(3, 3, dtype=F64), x, x, 0),
+            ValueError,
+            "`batch_size`",
+        ),
+        (
+            lambda: calculus.least_squares_sgd(
+                torch.eye(3, dtype=F64), x, x, -torch.ones(2, dtype=F64), 1
+            ),
+            ValueError,
+            "`lrs` must be positive",
+        ),
+        (lambda: calculus.hessian_vector_product(quad, x, x[:2]), ValueError, "`v` must have"),
+        (lambda: calculus.hessian_vector_product(lambda v: v, x, x), ValueError, "`f` must return"),
+        (
+            lambda: calculus.hessian_vector_product(quad, torch.ones(3, dtype=torch.int64), x),
+            TypeError,
+            "floating-point",
+        ),
+    ]
+    for call, error, pattern in rows:
+        with pytest.raises(error, match=pattern):
+            call()

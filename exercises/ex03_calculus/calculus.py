@@ -41,3 +41,13 @@ def newton(
 def mlp_jacobian(x: Tensor, weights: Sequence[Tensor], biases: Sequence[Tensor]) -> Tensor:
     """Exercise 3.4: Jacobian of a stack of tanh layers at ``x``, by the chain rule."""
     raise NotImplementedError("Exercise 3.4: mlp_jacobian")
+
+
+def line_search_descent(
+    f: Callable[[Tensor], Tensor],
+    grad_fn: Callable[[Tensor], Tensor],
+    x0: Tensor,
+    tol: float,
+) -> Tensor:
+    """Exercise 3.5 (open): descend until ||grad f(x)|| <= tol * ||grad f(x0)||; return x."""
+    raise NotImplementedError("Exercise 3.5: line_search_descent")
