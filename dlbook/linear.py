@@ -42,6 +42,7 @@ from dlbook import _checks, linalg
 __all__ = [
     "CrossValidation",
     "LinearModel",
+    "choose_ridge_lambda",
     "cross_validate_ridge",
     "fit_least_squares",
     "fit_ridge",
@@ -968,6 +969,45 @@ def cross_validate_ridge(
     within = (mean <= mean[best] + se[best]).tolist()
     one_se = max(lam for lam, ok in zip(values, within, strict=True) if ok)
     return CrossValidation(X.new_tensor(values), errors, mean, se, values[best], float(one_se))
+
+
+def choose_ridge_lambda(X: Tensor, y: Tensor, lams: Sequence[float] | Tensor) -> float:
+    r"""The ridge :math:`\lambda` chosen by 5-fold cross-validation and the one-SE rule.
+
+    .. math:: \hat\lambda = \max\bigl\{\lambda : \mathrm{CV}(\lambda) \le
+              \mathrm{CV}(\lambda^\star) + \mathrm{SE}(\lambda^\star)\bigr\}, \qquad
+              \lambda^\star = \argmin_\lambda \mathrm{CV}(\lambda)
+
+    with the contiguous folds of ``sklearn.model_selection.KFold(5)`` and
+    :func:`fit_ridge` with an intercept (:func:`cross_validate_ridge`). This is the
+    reference of the open Exercise 5.5. Defined in Chapter 5 (cross-validation).
+
+    Parameters
+    ----------
+    X : Tensor
+        Design matrix of shape :math:`(N, D)`, :math:`N \ge 5`.
+    y : Tensor
+        Targets of shape :math:`(N,)`, same dtype and device.
+    lams : sequence of float or 1-D Tensor
+        The candidate :math:`\lambda \ge 0`.
+
+    Returns
+    -------
+    float
+        One of ``lams``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cross_validate_ridge`.
+
+    Examples
+    --------
+    >>> X = torch.arange(20.0, dtype=torch.float64).reshape(10, 2)
+    >>> choose_ridge_lambda(X, X[:, 0] - X[:, 1] ** 0.5, [0.0, 1e6])
+    0.0
+    """
+    return cross_validate_ridge(X, y, lams, n_splits=5).one_standard_error
 
 
 # Every public function checks devices and numpy scalars the same way (dlbook._checks).

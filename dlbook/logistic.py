@@ -60,6 +60,7 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "softmax_regression_loss_grad",
+    "temperature_scale",
 ]
 
 
@@ -1485,6 +1486,59 @@ def fit_temperature(
             d = a + ratio * (b - a)
             fd = nll(d)
     return math.exp((a + b) / 2)
+
+
+def temperature_scale(val_logits: Tensor, val_labels: Tensor, logits: Tensor) -> Tensor:
+    r"""Calibrated probabilities: the softmax of ``logits`` at the validation temperature.
+
+    .. math:: \mathbf{p} = \operatorname{softmax}(\vz / \hat T), \qquad
+              \hat T = \argmin_{T > 0} \frac{1}{N_v} \sum_{n=1}^{N_v}
+              -\log \operatorname{softmax}(\vz^{\mathrm{val}}_n / T)_{y_n}
+
+    (:func:`fit_temperature`). The temperature is fitted on ``(val_logits, val_labels)``
+    only; ``logits`` (e.g. the
+    test set's) are merely divided by it, so their argmax is unchanged. This is the
+    reference of the open Exercise 6.4. Defined in Chapter 6 (temperature scaling).
+
+    Parameters
+    ----------
+    val_logits : Tensor
+        Validation logits :math:`(N_v, K)`, floating point.
+    val_labels : Tensor
+        Validation classes :math:`(N_v,)`, any integer dtype.
+    logits : Tensor
+        Logits to calibrate, :math:`(N, K)`, same dtype and device as ``val_logits``.
+
+    Returns
+    -------
+    Tensor
+        Probabilities :math:`(N, K)`, rows summing to one, ``logits``' dtype and device.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fit_temperature`, or if ``logits`` does not have :math:`K` columns.
+
+    References
+    ----------
+    C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger, "On calibration of modern neural
+    networks", ICML 2017.
+
+    Examples
+    --------
+    >>> z = torch.tensor([[4.0, 0.0], [0.0, 4.0], [4.0, 0.0], [4.0, 0.0]])
+    >>> temperature_scale(z, torch.tensor([0, 1, 1, 0]), z[:1])  # T = 4 / log 3
+    tensor([[0.7500, 0.2500]])
+    """
+    T = fit_temperature(val_logits, val_labels)
+    Z = _checks.float_tensor("logits", logits)
+    if Z.ndim != 2 or Z.shape[1] != val_logits.shape[1]:
+        raise ValueError(
+            f"`logits` must have shape (N, {val_logits.shape[1]}) like `val_logits`, got "
+            f"{tuple(Z.shape)}"
+        )
+    _checks.same_device(val_logits=val_logits, logits=Z)
+    return softmax(Z / T, dim=1)
 
 
 # Every public function checks devices and numpy scalars the same way (dlbook._checks).

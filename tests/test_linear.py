@@ -405,3 +405,19 @@ def test_one_standard_error_rule_by_hand() -> None:
     assert cv.best == pytest.approx(lams[j])
     assert cv.one_standard_error == pytest.approx(lams[mean <= mean[j] + se[j]].max())
     assert cv.one_standard_error >= cv.best
+
+
+def test_choose_ridge_lambda_is_the_one_standard_error_choice_of_5_fold_cv() -> None:
+    X, y = make_data(n=40, d=30, seed=24)
+    y = y + 2.0 * np.random.default_rng(25).normal(size=40)
+    lams = np.logspace(-3, 4, 15)
+    errs = np.array(
+        [
+            -cross_val_score(Ridge(alpha=lam), X, y, cv=KFold(5), scoring="neg_mean_squared_error")
+            for lam in lams
+        ]
+    )
+    mean, se = errs.mean(1), errs.std(1, ddof=1) / np.sqrt(5)
+    j = int(np.argmin(mean))
+    expected = lams[mean <= mean[j] + se[j]].max()
+    assert linear.choose_ridge_lambda(t(X), t(y), lams.tolist()) == pytest.approx(expected)

@@ -519,3 +519,17 @@ def test_fit_temperature_matches_scipy_and_recovers_a_planted_temperature() -> N
     before = lg.expected_calibration_error(torch.softmax(logits, 1), y)
     after = lg.expected_calibration_error(torch.softmax(logits / temp, 1), y)
     assert float(after) < float(before) / 3
+
+
+def test_temperature_scale_divides_test_logits_by_the_validation_temperature() -> None:
+    g = torch.Generator().manual_seed(2)
+    Z = 1.5 * torch.randn(3000, 4, generator=g, dtype=F64)
+    y = torch.multinomial(torch.softmax(Z, dim=1), 1, generator=g)[:, 0]
+    val, test = slice(0, 2000), slice(2000, None)
+    P = lg.temperature_scale(0.5 * Z[val], y[val], 0.5 * Z[test])  # underconfident by 2
+    temp = lg.fit_temperature(0.5 * Z[val], y[val])
+    torch.testing.assert_close(P, torch.softmax(0.5 * Z[test] / temp, dim=1))
+    assert 0.4 < temp < 0.6
+    assert torch.equal(P.argmax(1), Z[test].argmax(1))
+    with pytest.raises(ValueError, match="`logits` must have shape"):
+        lg.temperature_scale(Z[val], y[val], Z[test, :3])
