@@ -22,6 +22,7 @@ from dlbook import _checks
 __all__ = [
     "PCAResult",
     "PowerIterationResult",
+    "choose_components",
     "circulant",
     "condition_number",
     "convolution_matrix",
@@ -1279,6 +1280,81 @@ def reconstruction_error(X: Tensor, result: PCAResult) -> Tensor:
     Z = pca_transform(X, result)  # (N, k), checks X and result
     residual = Xc - Z @ result.components  # (N, d) - (N, k) @ (k, d)
     return residual.pow(2).sum()
+
+
+def choose_components(
+    X: Tensor, bound: float, folds: int = 5, *, generator: torch.Generator | None = None
+) -> int:
+    r"""The fewest principal components whose cross-validated reconstruction error is small.
+
+    .. math::
+
+        \widehat{E}_k = \frac{1}{N} \sum_{f=1}^{F}
+        \big\| X^{(f)}_c - X^{(f)}_c V^{(-f)}_k V^{(-f)\top}_k \big\|_F^2,
+        \qquad k^\star = \min\{k : \widehat{E}_k \le \text{bound}\},
+
+    where fold :math:`f` is centred by, and projected on, the mean and components fitted on
+    the other :math:`F - 1` folds. :math:`\widehat{E}_k` estimates the squared error per
+    example on *new* data; the training error :math:`\sum_{i>k}\sigma_i^2/N` would
+    underestimate it (the components were fitted to those very examples). One SVD per fold
+    gives every :math:`k` at once. Defined in Chapter 2 (Exercise 2.5, PCA).
+
+    Parameters
+    ----------
+    X : Tensor, shape (N, d)
+        Data, one example per row; ``N >= folds``.
+    bound : float
+        Largest acceptable mean squared reconstruction error per example, > 0.
+    folds : int, default 5
+        Number of cross-validation folds, at least 2.
+    generator : torch.Generator, optional
+        For the random assignment of examples to folds.
+
+    Returns
+    -------
+    int
+        The smallest ``k`` whose estimate is at most ``bound``, or ``min(N, d)`` if none is.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a finite real matrix with at least ``folds`` rows, ``bound`` is not
+        positive or ``folds < 2``.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> X = torch.randn(200, 2, generator=g, dtype=torch.float64) @ torch.tensor(
+    ...     [[3.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
+    >>> choose_components(X, 2.0), choose_components(X, 1e-6)
+    (1, 2)
+    """
+    X = _tensor("X", X, 2)
+    if X.is_complex():
+        raise ValueError(f"`X` must be real, got {X.dtype}")
+    _finite("X", X)
+    bound = _checks.positive("bound", bound)
+    folds = _int("folds", folds, 2)
+    N, d = X.shape
+    if folds > N:
+        raise ValueError(f"`X` must have at least `folds` = {folds} rows, got shape {(N, d)}")
+    perm = torch.randperm(N, generator=generator).to(X.device)
+    total = X.new_zeros(d)  # summed held-out error for k = 1, ..., d
+    for held in perm.chunk(folds):
+        keep = torch.ones(N, dtype=torch.bool, device=X.device)
+        keep[held] = False
+        fit, test = X[keep], X[held]
+        mean = fit.mean(dim=0)
+        _, _, Vh = torch.linalg.svd(fit - mean, full_matrices=False)  # (r, d), r <= d
+        Z = (test - mean) @ Vh.mT  # (n_f, d) @ (d, r) -> (n_f, r): scores on the fold
+        captured = (Z**2).sum(dim=0).cumsum(dim=0)  # (r,): energy kept by the first k
+        if captured.shape[0] < d:  # fewer components than d: the rest keep nothing more
+            pad = captured[-1:].expand(d - captured.shape[0])
+            captured = torch.cat([captured, pad])
+        total = total + ((test - mean) ** 2).sum() - captured
+    estimate = total / N  # (d,): cross-validated error per example for k = 1, ..., d
+    meets = torch.nonzero(estimate <= bound).flatten()
+    return int(meets[0]) + 1 if meets.numel() and int(meets[0]) < min(N, d) else min(N, d)
 
 
 # Every public function checks devices and numpy scalars the same way (dlbook._checks).

@@ -277,7 +277,8 @@ def test_every_timeline_and_ilsvrc_key_is_in_the_bibliography() -> None:
     keys = set(re.findall(r"^@\w+\{([^,]+),", BIB.read_text(), flags=re.M))
     for event in history.TIMELINE:
         assert event.key in keys, event
-        assert 1943 <= event.year <= 2025
+        assert 1873 <= event.year <= 2025
+        assert event.kind in {"idea", "setback", "milestone"}, event
     for result in history.ILSVRC_RESULTS:
         assert result.key in keys, result
     years = [e.year for e in history.TIMELINE]
@@ -285,6 +286,16 @@ def test_every_timeline_and_ilsvrc_key_is_in_the_bibliography() -> None:
     winners = [r for r in history.ILSVRC_RESULTS if r.place == 1]
     errors = [r.top5_error for r in sorted(winners, key=lambda r: r.year)]
     assert errors == sorted(errors, reverse=True)  # each winner improved on the last
+
+
+def test_timeline_has_no_long_gap_after_1943_and_names_the_laureates_work() -> None:
+    years = [e.year for e in history.TIMELINE if e.year >= 1943]
+    gaps = [b - a for a, b in itertools.pairwise(years)]
+    assert max(gaps) <= 7, gaps  # the review found 1973-1986 empty
+    keys = {e.key for e in history.TIMELINE}
+    # the 2024 Nobel entry names Hopfield and Hinton: their cited work is on the line too
+    assert {"hopfield1982neural", "ackley1985learning", "nobel2024physics"} <= keys
+    assert len({e.label for e in history.TIMELINE}) == len(history.TIMELINE)
 
 
 def test_perceptron_epoch_matches_one_sklearn_pass(device: torch.device) -> None:

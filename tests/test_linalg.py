@@ -646,3 +646,27 @@ def test_reconstruction_error_is_eckart_young_and_matches_sklearn() -> None:
     assert ((Xc - Xc @ Qr @ Qr.T) ** 2).sum() > float(
         linalg.reconstruction_error(X, linalg.pca(X, 5))
     )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_choose_components_matches_sklearn_cross_validation(seed: int) -> None:
+    r = rng(seed)
+    # 60 points near a 3-D subspace of R^8, with decreasing spread plus noise
+    X = r.standard_normal((60, 3)) @ np.diag([4.0, 2.0, 1.0]) @ r.standard_normal((3, 8))
+    X = X + 0.3 * r.standard_normal((60, 8))
+    perm = torch.randperm(60, generator=torch.Generator().manual_seed(seed)).numpy()
+    folds = np.array_split(perm, 5)  # the same folds as torch.chunk for 60 = 5 x 12
+    cv = np.zeros(8)
+    for k in range(1, 9):
+        for held in folds:
+            keep = np.setdiff1d(np.arange(60), held)
+            model = PCA(n_components=k, svd_solver="full").fit(X[keep])
+            back = model.inverse_transform(model.transform(X[held]))
+            cv[k - 1] += ((X[held] - back) ** 2).sum() / 60
+    for bound in (cv[0] * 1.01, cv[1] * 1.01, cv[2] * 0.999, cv[4] * 1.01):
+        want = int(np.nonzero(cv <= bound)[0][0]) + 1
+        got = linalg.choose_components(
+            t(X), float(bound), generator=torch.Generator().manual_seed(seed)
+        )
+        assert got == want, (bound, cv)
+    assert linalg.choose_components(t(X), 1e-30) == 8  # nothing meets it: min(N, d)

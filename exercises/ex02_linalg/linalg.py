@@ -34,3 +34,8 @@ def pca(X: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
 def ridge(A: Tensor, b: Tensor, lam: float) -> Tensor:
     """Exercise 2.4: argmin ||A x - b||^2 + lam ||x||^2, shape (d,) or (d, m)."""
     raise NotImplementedError("Exercise 2.4: ridge")
+
+
+def choose_components(X: Tensor, bound: float) -> int:
+    """Exercise 2.5 (open): the fewest PCA components for held-out error <= bound."""
+    raise NotImplementedError("not implemented yet")
