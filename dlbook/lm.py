@@ -951,6 +951,7 @@ def train_lm(
     evaluate: Callable[[], float] | None = None,
     lr_schedule: Callable[[int], float] | None = None,
     clip_norm: float | None = 1.0,
+    autocast_dtype: torch.dtype | None = None,
 ) -> list[tuple[int, float, float]]:
     r"""Train a next-token model for a fixed number of steps; record CPU seconds.
 
@@ -961,11 +962,21 @@ def train_lm(
     (``time.process_time``, all threads, evaluation excluded), which does not depend on
     what else the machine runs.
 
+    With ``autocast_dtype`` (``torch.bfloat16`` or ``torch.float16``) the forward pass
+    runs under :func:`torch.autocast` on the data's device, so matrix products use the
+    16-bit format, while the weights, their gradients, the optimiser's state and the
+    cross-entropy (computed from the logits cast back to float32) stay in float32
+    (mixed precision, Chapter 13). ``evaluate`` is called outside autocast.
+
     Returns
     -------
     list of (int, float, float)
     """
     _positive_int("steps", steps)
+    if autocast_dtype is not None and autocast_dtype not in (torch.bfloat16, torch.float16):
+        raise ValueError(
+            f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {autocast_dtype}"
+        )
     record: list[tuple[int, float, float]] = []
     spent = 0.0
     model.train()
@@ -975,7 +986,12 @@ def train_lm(
             for group in optimizer.param_groups:
                 group["lr"] = lr_schedule(step)
         x, y = random_batch(train_data, batch_size, block_size, generator)
-        logits = _logits_of(model, x)
+        if autocast_dtype is None:
+            logits = _logits_of(model, x)
+        else:
+            with torch.autocast(x.device.type, dtype=autocast_dtype):
+                logits = _logits_of(model, x)
+            logits = logits.float()  # the loss in float32
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())  # (B T, V) vs (B T,)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

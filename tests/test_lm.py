@@ -603,6 +603,40 @@ def test_random_batch_and_training() -> None:
     assert record[-1][2] < 0.2 * before  # a repeating sequence is easy to predict
 
 
+def test_train_lm_mixed_precision_matches_a_hand_written_autocast_loop() -> None:
+    # The same steps written out with torch.autocast: the same weights after training,
+    # the weights and the optimiser's state still float32.
+    data_ = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 20)
+    models = [lm.GPT(SMALL, torch.Generator().manual_seed(0)) for _ in range(2)]
+    opts = [torch.optim.AdamW(m.parameters(), lr=1e-2) for m in models]
+    lm.train_lm(
+        models[0], opts[0], data_, steps=5, batch_size=4, block_size=8,
+        generator=torch.Generator().manual_seed(1), autocast_dtype=torch.bfloat16,
+    )  # fmt: skip
+    g = torch.Generator().manual_seed(1)
+    models[1].train()
+    for _ in range(5):
+        x, y = lm.random_batch(data_, 4, 8, g)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = models[1](x)[0]
+        assert logits.dtype == torch.bfloat16  # the products did run in bfloat16
+        loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+        opts[1].zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(models[1].parameters(), 1.0)
+        opts[1].step()
+    for (name, a), b in zip(models[0].named_parameters(), models[1].parameters(), strict=True):
+        assert a.dtype == torch.float32, name
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    state = opts[0].state[next(models[0].parameters())]
+    assert state["exp_avg"].dtype == torch.float32
+    with pytest.raises(ValueError, match="autocast_dtype"):
+        lm.train_lm(
+            models[0], opts[0], data_, steps=1, batch_size=4, block_size=8,
+            generator=g, autocast_dtype=torch.float64,
+        )  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- decoding
 def _np_top_k(z: np.ndarray, k: int) -> np.ndarray:
     keep = np.zeros_like(z, dtype=bool)
