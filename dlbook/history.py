@@ -26,6 +26,7 @@ __all__ = [
     "TIMELINE",
     "Event",
     "IlsvrcResult",
+    "MarginPerceptronResult",
     "PerceptronResult",
     "boolean_inputs",
     "count_units",
@@ -34,6 +35,7 @@ __all__ = [
     "gate",
     "hebb_update",
     "margin",
+    "margin_perceptron",
     "mistake_bound",
     "parity_deep",
     "parity_dnf",
@@ -876,6 +878,106 @@ def mistake_bound(X: Tensor, y: Tensor, w: Tensor, b: float = 0.0) -> float:
     return R2 / gamma**2
 
 
+class MarginPerceptronResult(NamedTuple):
+    r"""What :func:`margin_perceptron` returns.
+
+    Attributes
+    ----------
+    w : Tensor, shape (d,)
+        The weights.
+    b : Tensor, shape ()
+        The bias.
+    converged : bool
+        Whether a whole pass made no update (then every example has
+        :math:`y_i(\mathbf{w}^\top\mathbf{x}_i + b) > \tau > 0`: the data are separated).
+    epochs : int
+        Passes made.
+    """
+
+    w: Tensor
+    b: Tensor
+    converged: bool
+    epochs: int
+
+
+def margin_perceptron(
+    X: Tensor, y: Tensor, max_epochs: int = 1000, tau: float | None = None
+) -> MarginPerceptronResult:
+    r"""The perceptron with margin: update also on examples classified with too little room.
+
+    With augmented inputs :math:`\tilde{\mathbf{x}}_i = (\mathbf{x}_i, 1)` and weights
+    :math:`\tilde{\mathbf{w}} = (\mathbf{w}, b)`, starting from zero,
+
+    .. math::
+
+        y_i\, \tilde{\mathbf{w}}^\top \tilde{\mathbf{x}}_i \le \tau \;\Rightarrow\;
+        \tilde{\mathbf{w}} \leftarrow \tilde{\mathbf{w}} + y_i \tilde{\mathbf{x}}_i ,
+        \qquad \tau = 4R^2, \; R = \max_i \|\tilde{\mathbf{x}}_i\| .
+
+    If some unit vector separates the data with augmented margin :math:`\gamma`, Novikoff's
+    argument (Chapter 1) gives at most :math:`(2\tau + R^2)/\gamma^2` updates, and at the end
+    :math:`\|\tilde{\mathbf{w}}\| \le (2\tau + R^2)/\gamma` while every
+    :math:`y_i \tilde{\mathbf{w}}^\top\tilde{\mathbf{x}}_i > \tau`, so the margin of the
+    result is at least :math:`\tau\gamma/(2\tau + R^2) = 4\gamma/9` of the best possible
+    (the plain perceptron, :math:`\tau = 0`, guarantees none). On data that no hyperplane
+    separates it never converges; it stops after ``max_epochs`` passes and says so.
+    Defined in Chapter 1 (Exercise 1.4).
+
+    Parameters
+    ----------
+    X : Tensor, shape (N, d)
+    y : Tensor, shape (N,)
+        Labels in {-1, +1}.
+    max_epochs : int, default 1000
+        Most passes over the data.
+    tau : float, optional
+        The margin asked for, :math:`\ge 0` (default :math:`4R^2`).
+
+    Returns
+    -------
+    MarginPerceptronResult
+        ``w`` (d,) and ``b`` () on ``X``'s device and dtype, ``converged``, ``epochs``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not fit, a label is not -1 or +1, ``max_epochs < 1`` or
+        ``tau < 0``.
+
+    References
+    ----------
+    W. Krauth and M. Mezard, "Learning algorithms with optimal stability in neural
+    networks", Journal of Physics A 20(11), L745, 1987.
+
+    Examples
+    --------
+    >>> X = torch.tensor([[1.0, 1.0], [2.0, 0.0], [-1.0, -1.0], [0.0, -2.0]])
+    >>> res = margin_perceptron(X, torch.tensor([1.0, 1.0, -1.0, -1.0]))
+    >>> res.converged, margin(X, torch.tensor([1.0, 1.0, -1.0, -1.0]), res.w, float(res.b)) > 0
+    (True, True)
+    """
+    X, y = _check_labelled(X, y)
+    _checks.finite_tensor("X", X)
+    if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
+        raise ValueError(f"`max_epochs` must be a positive integer, got {max_epochs!r}")
+    Xa = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)  # (N, d + 1): constant 1 for b
+    R2 = float((Xa * Xa).sum(dim=1).max())
+    tau = 4.0 * R2 if tau is None else _checks.non_negative("tau", tau)
+    rows = Xa.detach().cpu().double().tolist()  # the rule is sequential: plain floats
+    labels = y.detach().cpu().double().tolist()
+    w = [0.0] * Xa.shape[1]
+    epochs, converged = 0, False
+    while epochs < max_epochs and not converged:
+        epochs += 1
+        converged = True
+        for xi, yi in zip(rows, labels, strict=True):
+            if yi * sum(a * c for a, c in zip(w, xi, strict=True)) <= tau:
+                w = [a + yi * c for a, c in zip(w, xi, strict=True)]
+                converged = False
+    out = torch.tensor(w, dtype=X.dtype, device=X.device)  # (d + 1,)
+    return MarginPerceptronResult(out[:-1], out[-1], converged, epochs)
+
+
 def separable_data(
     n: int, gamma: float, d: int = 2, *, seed: int = 0
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -1035,7 +1137,7 @@ TIMELINE: tuple[Event, ...] = (
     Event(2021, "AlphaFold", "milestone", "jumper2021highly"),
     Event(2022, "InstructGPT (RLHF)", "idea", "ouyang2022training"),
     Event(2022, "ChatGPT", "milestone", "openai2022chatgpt"),
-    Event(2024, "OpenAI o1: reasoning by RL", "milestone", "openai2024learning"),
+    Event(2024, "OpenAI o1: thinking before answering", "milestone", "openai2024learning"),
     Event(2024, "Physics Nobel: Hopfield, Hinton", "milestone", "nobel2024physics"),
     Event(2025, "DeepSeek-R1: reasoning by RL", "milestone", "deepseekai2025deepseek"),
 )

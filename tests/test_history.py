@@ -341,3 +341,50 @@ def test_separable_data_has_its_margin_and_is_reproducible() -> None:
     assert torch.equal(X, X2) and torch.equal(y, y2)
     with pytest.raises(ValueError, match="`n` and `d` must be positive"):
         history.separable_data(0, 0.2)
+
+
+def optimal_margin(X: np.ndarray, y: np.ndarray) -> float:
+    """The largest augmented margin, by scipy's SLSQP on min ||w||^2 s.t. y w.x~ >= 1."""
+    from scipy.optimize import minimize
+
+    Y = y[:, None] * np.hstack([X, np.ones((len(X), 1))])  # (N, d + 1)
+    start = 10 * np.linalg.lstsq(Y, np.ones(len(X)), rcond=None)[0]
+    res = minimize(
+        lambda w: w @ w,
+        start,
+        jac=lambda w: 2 * w,
+        constraints=[{"type": "ineq", "fun": lambda w: Y @ w - 1, "jac": lambda w: Y}],
+        method="SLSQP",
+        options={"maxiter": 500, "ftol": 1e-12},
+    )
+    return float((Y @ res.x).min() / np.linalg.norm(res.x))
+
+
+@pytest.mark.parametrize(("gamma", "seed"), [(0.05, 0), (0.1, 1), (0.2, 2)])
+def test_margin_perceptron_keeps_four_ninths_of_the_best_margin(
+    gamma: float, seed: int, device: torch.device
+) -> None:
+    X, y, _ = history.separable_data(100, gamma, seed=seed)
+    X64, y64 = X.double().to(device), y.double().to(device)
+    res = history.margin_perceptron(X64, y64, max_epochs=20_000)
+    assert res.converged and res.w.device == X64.device and res.b.shape == ()
+    best = optimal_margin(X.double().numpy(), y.double().numpy())
+    got = history.margin(X64, y64, res.w, float(res.b))
+    assert got >= 4 / 9 * best  # the guarantee in the docstring
+    assert got <= best * (1 + 1e-6)  # no separator beats the optimum
+
+
+def test_margin_perceptron_with_tau_zero_is_sklearns_perceptron() -> None:
+    X, y, _ = history.separable_data(60, 0.05, seed=4)
+    res = history.margin_perceptron(X.double(), y.double(), max_epochs=500, tau=0.0)
+    sk = Perceptron(shuffle=False, eta0=1.0, alpha=0.0, tol=None, max_iter=500)
+    sk.fit(X.double().numpy(), y.double().numpy())
+    assert res.converged
+    np.testing.assert_allclose(res.w.numpy(), sk.coef_[0], rtol=1e-9, atol=1e-9)
+    assert float(res.b) == pytest.approx(float(sk.intercept_[0]), abs=1e-9)
+
+
+def test_margin_perceptron_stops_and_says_so_on_xor() -> None:
+    X = history.boolean_inputs(2)
+    res = history.margin_perceptron(X, torch.tensor([-1.0, 1.0, 1.0, -1.0]), max_epochs=50)
+    assert not res.converged and res.epochs == 50

@@ -29,3 +29,10 @@ def perceptron_epoch(
 def parity_deep(n: int) -> list[tuple[Tensor, Tensor]]:
     """Exercise 1.3: the layers (W, theta) of the balanced XOR tree for n-bit parity."""
     raise NotImplementedError("Exercise 1.3: parity_deep")
+
+
+def margin_perceptron(
+    X: Tensor, y: Tensor, max_epochs: int = 1000
+) -> tuple[Tensor, Tensor, bool]:
+    """Exercise 1.4 (open): a separator with a wide margin, or a report that none was found."""
+    raise NotImplementedError("not implemented yet")
