@@ -42,3 +42,8 @@ def lasso_ista(
 ) -> tuple[tuple[Tensor, Tensor], Tensor]:
     """Exercise 5.4: ((weight, bias), objective per step) of ISTA for the lasso."""
     raise NotImplementedError("Exercise 5.4: lasso_ista")
+
+
+def choose_ridge_lambda(X: Tensor, y: Tensor, lams: list[float]) -> float:
+    """Exercise 5.5 (open): the lambda in lams that 5-fold cross-validation chooses."""
+    raise NotImplementedError("Exercise 5.5: choose_ridge_lambda")
