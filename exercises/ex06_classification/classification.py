@@ -31,3 +31,8 @@ def softmax_regression_loss_grad(
 def newton_step(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> Tensor:
     """Exercise 6.3: one Newton (IRLS) step for L2-regularised logistic regression."""
     raise NotImplementedError("Exercise 6.3: newton_step")
+
+
+def temperature_scale(val_logits: Tensor, val_labels: Tensor, logits: Tensor) -> Tensor:
+    """Exercise 6.4 (open): calibrated probabilities for ``logits``, shape (N, K)."""
+    raise NotImplementedError("Exercise 6.4: temperature_scale")
