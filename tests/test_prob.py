@@ -553,3 +553,155 @@ def test_mutual_information_rejects_bad_input() -> None:
         prob.mutual_information_histogram(torch.zeros(3, dtype=F64), torch.zeros(3, dtype=F64), 0)
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         prob.gaussian_mutual_information(t(1.5))
+
+
+# --------------------------------------------------------------------------------------
+# Estimation, conditional Gaussians, Monte Carlo (Chapter 4, Sections 4.3, 4.5, 4.7, 4.10)
+# --------------------------------------------------------------------------------------
+def test_gaussian_mle_matches_scipy_fit_and_torch_var(device: torch.device) -> None:
+    g = torch.Generator().manual_seed(0)
+    x = (3.0 + 2.0 * torch.randn(50, 3, generator=g, dtype=F64)).to(device)
+    mean, var = prob.gaussian_mle(x)
+    assert mean.shape == (3,) and var.device == x.device
+    for j in range(3):
+        loc, scale = stats.norm.fit(x[:, j].cpu().numpy())  # scipy's MLE
+        assert float(mean[j]) == pytest.approx(loc, rel=1e-10)
+        assert float(var[j]) == pytest.approx(scale**2, rel=1e-8)
+    torch.testing.assert_close(var, x.var(dim=0, correction=0))
+
+
+def test_ml_variance_is_biased_by_n_minus_1_over_n() -> None:
+    # 200,000 seeded data sets of N = 4 draws: the mean ML variance is sigma^2 (N - 1) / N
+    data = 3.0 * torch.randn(200_000, 4, generator=torch.Generator().manual_seed(1), dtype=F64)
+    _, var = prob.gaussian_mle(data.T)
+    se = float(var.std()) / math.sqrt(len(var))
+    assert abs(float(var.mean()) - 9.0 * 3 / 4) < 4 * se
+    assert abs(float(var.mean()) * 4 / 3 - 9.0) < 4 * se * 4 / 3
+
+
+@SETTINGS
+@given(seed=st.integers(0, 1000), n=st.integers(0, 20))
+def test_gaussian_mean_posterior_is_the_stationary_point_of_the_log_posterior(
+    seed: int, n: int
+) -> None:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, generator=g, dtype=F64) * 2 + 1
+    noise_var, prior_mean, prior_var = 0.5 + float(torch.rand(1, generator=g)), -0.3, 0.7
+    post_mean, post_var = prob.gaussian_mean_posterior(x, noise_var, prior_mean, prior_var)
+
+    def log_post(mu: torch.Tensor) -> torch.Tensor:
+        prior = torch.distributions.Normal(t(prior_mean), t(math.sqrt(prior_var))).log_prob(mu)
+        like = torch.distributions.Normal(mu, t(math.sqrt(noise_var))).log_prob(x).sum()
+        out: torch.Tensor = prior + like
+        return out
+
+    mu = post_mean.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(log_post(mu), mu, create_graph=True)
+    (curv,) = torch.autograd.grad(grad, mu)
+    assert abs(float(grad.detach())) < 1e-10  # the MAP estimate is where the log posterior is flat
+    assert float(-1 / curv) == pytest.approx(float(post_var), rel=1e-10)  # Gaussian posterior
+
+
+@SETTINGS
+@given(seed=st.integers(0, 1000), d=st.integers(2, 5), m=st.integers(1, 4))
+def test_gaussian_conditional_matches_the_precision_form_and_joint_over_marginal(
+    seed: int, d: int, m: int
+) -> None:
+    m = min(m, d - 1)
+    cov = random_spd(d, seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    mean = torch.randn(d, generator=g, dtype=F64)
+    x = torch.randn(d, generator=g, dtype=F64)
+    k = d - m
+    mean_a, cov_a = prob.gaussian_conditional(mean, cov, x[k:])
+    # the precision-matrix form: Sigma_{a|b} = (Lambda_aa)^{-1},
+    # mu_{a|b} = mu_a - Lambda_aa^{-1} Lambda_ab (x_b - mu_b)
+    lam = torch.linalg.inv(cov)
+    cov_ref = torch.linalg.inv(lam[:k, :k])
+    mean_ref = mean[:k] - cov_ref @ lam[:k, k:] @ (x[k:] - mean[k:])
+    torch.testing.assert_close(cov_a, cov_ref, rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(mean_a, mean_ref, rtol=1e-9, atol=1e-10)
+    # p(x_a | x_b) = p(x_a, x_b) / p(x_b), with torch.distributions' densities
+    joint = torch.distributions.MultivariateNormal(mean, cov).log_prob(x)
+    marginal_b = torch.distributions.MultivariateNormal(mean[k:], cov[k:, k:]).log_prob(x[k:])
+    conditional = torch.distributions.MultivariateNormal(mean_a, cov_a).log_prob(x[:k])
+    assert float(conditional) == pytest.approx(float(joint - marginal_b), abs=1e-9)
+
+
+def test_gaussian_conditional_on_samples_and_device(device: torch.device) -> None:
+    mean, cov = t([0.0, 1.0], device), t([[1.0, 0.8], [0.8, 2.0]], device)
+    mean_a, cov_a = prob.gaussian_conditional(mean, cov, t([3.0], device))
+    assert mean_a.device == mean.device
+    torch.testing.assert_close(mean_a, t([0.8], device))  # 0 + 0.8 / 2 * (3 - 1)
+    torch.testing.assert_close(cov_a, t([[1.0 - 0.32]], device))  # 1 - 0.8^2 / 2
+
+
+def test_effective_sample_size_against_its_definition() -> None:
+    w = torch.rand(1000, generator=torch.Generator().manual_seed(3), dtype=F64) ** 4
+    kish = w.sum() ** 2 / (w**2).sum()
+    torch.testing.assert_close(prob.effective_sample_size(torch.log(w)), kish)
+    # invariant to scaling the weights, and stable where exp(log w) would overflow
+    torch.testing.assert_close(prob.effective_sample_size(torch.log(w) + 1e4), kish)
+    assert float(prob.effective_sample_size(torch.zeros(7, dtype=F64))) == pytest.approx(7.0)
+    one = torch.full((5,), -math.inf, dtype=F64)
+    one[2] = 0.0
+    assert float(prob.effective_sample_size(one)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("threshold", [2.0, 4.0])
+def test_gaussian_tail_probability_is_unbiased_against_scipy(threshold: float) -> None:
+    exact = stats.norm.sf(threshold)
+    g = torch.Generator().manual_seed(4)
+    runs = torch.stack([prob.gaussian_tail_probability(threshold, 5000, g) for _ in range(200)])
+    se = float(runs.std()) / math.sqrt(200)
+    assert abs(float(runs.mean()) - exact) < 4 * se
+    # the per-sample relative standard deviation of the shifted proposal, in closed form
+    rel_sd = math.sqrt(math.exp(threshold**2) * stats.norm.sf(2 * threshold) / exact**2 - 1)
+    assert float(runs.std() / exact) == pytest.approx(rel_sd / math.sqrt(5000), rel=0.25)
+
+
+def test_gaussian_tail_probability_with_shift_zero_is_plain_monte_carlo() -> None:
+    z = torch.randn(1000, generator=torch.Generator().manual_seed(5), dtype=F64)
+    got = prob.gaussian_tail_probability(0.5, 1000, torch.Generator().manual_seed(5), shift=0.0)
+    assert float(got) == float((z > 0.5).double().mean())
+    assert got.dtype == F64 and got.ndim == 0
+
+
+def test_estimation_and_sampling_reject_bad_input() -> None:
+    rows: list[tuple[object, type[Exception], str]] = [
+        (lambda: prob.gaussian_mle(torch.zeros(0, dtype=F64)), ValueError, "at least one"),
+        (lambda: prob.gaussian_mle(torch.tensor(1.0, dtype=F64)), ValueError, "dimension"),
+        (lambda: prob.gaussian_mle(torch.ones(3, dtype=torch.int64)), TypeError, "floating"),
+        (lambda: prob.gaussian_mean_posterior(t([1.0]), 0.0), ValueError, "`noise_var`"),
+        (
+            lambda: prob.gaussian_mean_posterior(t([1.0]), 1.0, prior_var=-1.0),
+            ValueError,
+            "`prior_var`",
+        ),
+        (lambda: prob.gaussian_mean_posterior(t([[1.0]]), 1.0), ValueError, "`x`"),
+        (
+            lambda: prob.gaussian_conditional(
+                t([0.0, 0.0]), torch.eye(2, dtype=F64), t([1.0, 2.0])
+            ),
+            ValueError,
+            "`x_b`",
+        ),
+        (
+            lambda: prob.gaussian_conditional(t([0.0, 0.0]), t([[1.0, 2.0], [2.0, 1.0]]), t([1.0])),
+            ValueError,
+            "positive definite",
+        ),
+        (
+            lambda: prob.effective_sample_size(torch.full((3,), -math.inf, dtype=F64)),
+            ValueError,
+            "all be -inf",
+        ),
+        (lambda: prob.effective_sample_size(t([0.0, math.nan])), ValueError, "NaN"),
+        (lambda: prob.effective_sample_size(torch.zeros(2, 2, dtype=F64)), ValueError, "1-D"),
+        (lambda: prob.gaussian_tail_probability(4.0, 0), ValueError, "`n`"),
+        (lambda: prob.gaussian_tail_probability(math.inf, 10), ValueError, "`threshold`"),
+        (lambda: prob.gaussian_tail_probability(4.0, 10, generator=3), TypeError, "`generator`"),  # type: ignore[arg-type]
+    ]
+    for call, error, pattern in rows:
+        with pytest.raises(error, match=pattern):
+            call()  # type: ignore[operator]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math  # noqa: F401 (you will want it)
 
-import torch  # noqa: F401 (you will want it)
+import torch
 from torch import Tensor
 
 
@@ -36,3 +36,8 @@ def mutual_information(joint: Tensor) -> Tensor:
 def gmm_log_pdf(x: Tensor, weights: Tensor, means: Tensor, covs: Tensor) -> Tensor:
     """Exercise 4.4: log-density of a Gaussian mixture at each row of ``x``, via logsumexp."""
     raise NotImplementedError("Exercise 4.4: gmm_log_pdf")
+
+
+def tail_probability(threshold: float, n: int, generator: torch.Generator) -> Tensor:
+    """Exercise 4.5 (open): estimate P(Z > threshold), Z ~ N(0, 1), from n samples."""
+    raise NotImplementedError("Exercise 4.5: tail_probability")

@@ -1,0 +1,92 @@
+"""Grader for the open Exercise 4.5 (README.md beside this file). Do not edit.
+
+Graded on measured properties, not on equality with a reference: over 100 seeded runs of
+10,000 draws each, for three thresholds, the estimates of P(Z > t) must have a relative
+RMS error below 0.05 and a mean relative error within 0.02 of zero, and they must be
+estimates (reproducible for a seed, different across seeds).
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from torch import Tensor
+
+from dlbook import prob
+from dlbook.grading import NotImplementedYetError, run_with_timeout
+
+SUBMISSION = "probability.py"
+REFERENCES = {"tail_probability": prob.gaussian_tail_probability}
+EXERCISE = "Exercise 4.5"
+RUNS, N = 100, 10_000
+
+
+def exact_tail(t: float) -> float:
+    """P(Z > t) for a standard normal, in closed form."""
+    return 0.5 * math.erfc(t / math.sqrt(2.0))
+
+
+def run(function: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return run_with_timeout(function, args, seconds=30.0, what=EXERCISE)
+    except NotImplementedError:
+        raise NotImplementedYetError(
+            f"{EXERCISE}: `tail_probability` is not implemented yet (it raises "
+            "NotImplementedError). Replace the `raise NotImplementedError` line in "
+            "probability.py with your code."
+        ) from None
+
+
+def _switched_off(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError(f"{EXERCISE}: dlbook's estimator is switched off: write your own")
+
+
+@pytest.mark.points(3)
+@pytest.mark.parametrize("threshold", [3.0, 4.0, 5.0])
+def test_tail_estimate_is_accurate_and_unbiased_over_seeded_runs(
+    submission: types.ModuleType, threshold: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    student = submission.tail_probability
+    assert student is not prob.gaussian_tail_probability, "write the function yourself"
+    monkeypatch.setattr(prob, "gaussian_tail_probability", _switched_off)
+    exact = exact_tail(threshold)
+
+    def one(seed: int) -> Tensor:
+        out = run(student, threshold, N, torch.Generator().manual_seed(seed))
+        assert isinstance(out, Tensor) and out.ndim == 0 and out.dtype == torch.float64, (
+            f"{EXERCISE}: return a 0-d float64 tensor, got "
+            f"{out.dtype if isinstance(out, Tensor) else type(out).__name__}"
+            f"{'' if not isinstance(out, Tensor) else f' of shape {tuple(out.shape)}'}"
+        )
+        assert out.device.type == "cpu", f"{EXERCISE}: return a CPU tensor, got {out.device}"
+        return out
+
+    first = one(1000)
+    assert torch.equal(one(1000), first), (
+        f"{EXERCISE}: the same generator seed gave two different answers; draw every random "
+        "number from `generator`"
+    )
+    estimates = torch.stack([one(1000 + k) for k in range(RUNS)])
+    relative = estimates / exact - 1.0
+    assert bool(torch.isfinite(relative).all()), f"{EXERCISE}: an estimate is NaN or infinite"
+    distinct = len(torch.unique(estimates))
+    assert distinct >= RUNS // 2, (
+        f"{EXERCISE}: {RUNS} seeds gave only {distinct} different answers (the first "
+        f"{float(first):.4e}): a formula or a handful of values is not an estimate from samples"
+    )
+    rmse = float((relative**2).mean().sqrt())
+    bias = float(relative.mean())
+    assert rmse < 0.05, (
+        f"{EXERCISE}: at t = {threshold:g} the relative RMS error over {RUNS} runs of {N:,} "
+        f"draws is {rmse:.3f} (must be below 0.05); P(Z > t) = {exact:.4e}, your mean "
+        f"{float(estimates.mean()):.4e}"
+    )
+    assert abs(bias) < 0.02, (
+        f"{EXERCISE}: at t = {threshold:g} the mean relative error over {RUNS} runs is "
+        f"{bias:+.3f} (must be within 0.02): the estimator is biased"
+    )
