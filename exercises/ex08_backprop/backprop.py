@@ -13,10 +13,11 @@ from __future__ import annotations
 import math  # noqa: F401 (you will want it)
 from collections.abc import Sequence
 
-import torch  # noqa: F401 (you will want it)
+import torch
 from torch import Tensor
 
 from dlbook.autograd import Variable
+from dlbook.nn import MLP
 
 
 def sigmoid_prime(x: Tensor) -> Tensor:
@@ -54,3 +55,8 @@ def gradients(
 ) -> list[Tensor]:
     """Exercise 8.5: reverse-mode gradients of ``output`` for each of ``inputs``."""
     raise NotImplementedError("Exercise 8.5: gradients")
+
+
+def init_for_depth(net: MLP, generator: torch.Generator) -> None:
+    """Exercise 8.6 (open): set ``net``'s weights so signals cross all its layers both ways."""
+    raise NotImplementedError("Exercise 8.6: init_for_depth")
