@@ -159,18 +159,75 @@ def test_perceptron_epoch_rejects_bad_input(submission: types.ModuleType) -> Non
 
 
 # ---------------------------------------------------------------------- Exercise 1.3
+# Graded on behaviour: the number of layers and of units in each, float32 on the CPU, and
+# what every unit computes on every input. Any weights and thresholds that give the same
+# truth tables pass (NAND with threshold -1.5 as well as -1).
+Layers = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def _structure(layers: Layers) -> list[tuple[object, ...]]:
+    return [
+        (tuple(W.shape), tuple(theta.shape), str(W.dtype), str(theta.dtype), W.device.type)
+        for W, theta in layers
+    ]
+
+
+def _unit_outputs(layers: Layers, n: int) -> list[torch.Tensor]:
+    """Every layer's output on all 2**n inputs, evaluated here (not with dlbook)."""
+    h, outputs = all_bits(n, torch.device("cpu")), []
+    for W, theta in layers:
+        h = (h @ W.to(h).T >= theta.to(h)).to(torch.float32)
+        outputs.append(h)
+    return outputs
+
+
+def reference_structure(n: int) -> list[tuple[object, ...]]:
+    return _structure(history.parity_deep(n))
+
+
+def reference_unit_outputs(n: int) -> list[torch.Tensor]:
+    return _unit_outputs(history.parity_deep(n), n)
+
+
 def test_parity_deep_layers(submission: types.ModuleType) -> None:
-    cases = [Case(f"n = {n}", (n,)) for n in (2, 3, 4, 5, 7, 8, 11, 16)]
-    check(submission.parity_deep, history.parity_deep, cases, exercise="Exercise 1.3")
+    def structure(n: int) -> list[tuple[object, ...]]:
+        return _structure(submission.parity_deep(n))
+
+    cases = [
+        Case(f"n = {n}: layers, units per layer, dtype, device", (n,))
+        for n in (2, 3, 4, 5, 7, 8, 11, 16, 20)
+    ]
+    check(
+        structure,
+        reference_structure,
+        cases,
+        exercise="Exercise 1.3",
+        also_hidden=[history.parity_deep],
+    )
+
+
+def test_parity_deep_every_unit_computes_its_function(submission: types.ModuleType) -> None:
+    def unit_outputs(n: int) -> list[torch.Tensor]:
+        return _unit_outputs(submission.parity_deep(n), n)
+
+    cases = [
+        Case(f"every unit on all inputs of n = {n} bits", (n,)) for n in (2, 3, 4, 5, 6, 7, 11)
+    ]
+    check(
+        unit_outputs,
+        reference_unit_outputs,
+        cases,
+        exercise="Exercise 1.3 (the truth table of each unit, layer by layer)",
+        also_hidden=[history.parity_deep],
+    )
 
 
 def test_parity_deep_computes_parity(submission: types.ModuleType) -> None:
     def parity_from(
-        build: Callable[[int], list[tuple[torch.Tensor, torch.Tensor]]],
+        build: Callable[[int], Layers],
     ) -> Callable[[int], torch.Tensor]:
         def parity_of_all_inputs(n: int) -> torch.Tensor:
-            x = all_bits(n, torch.device("cpu"))
-            return history.threshold_network(x, build(n))[:, 0]
+            return _unit_outputs(build(n), n)[-1][:, 0]
 
         return parity_of_all_inputs
 
@@ -178,7 +235,13 @@ def test_parity_deep_computes_parity(submission: types.ModuleType) -> None:
         return all_bits(n, torch.device("cpu")).sum(dim=1) % 2
 
     cases = [Case(f"all inputs of n = {n} bits", (n,)) for n in (2, 3, 6, 9)]
-    check(parity_from(submission.parity_deep), true_parity, cases, exercise="Exercise 1.3")
+    check(
+        parity_from(submission.parity_deep),
+        true_parity,
+        cases,
+        exercise="Exercise 1.3",
+        also_hidden=[history.parity_deep],
+    )
 
 
 def test_parity_deep_rejects_bad_n(submission: types.ModuleType) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from collections.abc import Sequence
 
 import torch
 
@@ -21,7 +22,18 @@ REFERENCES = {
     "gradients": autograd.gradients,
 }
 # Other dlbook functions that would do an exercise's work; switched off like the reference.
-SAME_WORK = {"linear_backward": [calculus.linear_layer_gradients]}
+SAME_WORK = {
+    "linear_backward": [calculus.linear_layer_gradients],
+    "gradients": [autograd.gradients, autograd.topological_order],
+}
+# torch.autograd is off limits (README.md): switched off while the submission runs.
+FORBID = [
+    "torch.autograd.grad",
+    "torch.autograd.backward",
+    "torch.Tensor.backward",
+    "torch.func",
+    "torch.autograd.functional",
+]
 F64 = torch.float64
 
 
@@ -32,6 +44,12 @@ def activation_cases(device: torch.device) -> list[Case]:
         Case("a grid from -6 to 6", (torch.linspace(-6, 6, 25, dtype=F64, device=device),)),
         Case("zero", (torch.zeros(1, dtype=F64, device=device),)),
         Case("large inputs", (torch.tensor([-40.0, -15.0, 15.0, 40.0], device=device),)),
+        # exp(100) overflows float32: e^x / (1 + e^x)^2 gives inf / inf = NaN at -100
+        Case(
+            "float32 at +-100 (exp overflows)",
+            (torch.tensor([-100.0, -88.0, 88.0, 100.0], device=device),),
+        ),
+        Case("float64 at +-800", (torch.tensor([-800.0, 800.0], dtype=F64, device=device),)),
         Case("float32 matrix", (torch.randn(3, 4, generator=g).to(device),)),
     ]
     for i in range(5):
@@ -46,6 +64,7 @@ def test_sigmoid_prime(submission: types.ModuleType, device: torch.device) -> No
         submission.sigmoid_prime,
         nn.sigmoid_prime,
         activation_cases(device),
+        forbid=FORBID,
         exercise="Exercise 8.1",
         rtol=1e-5,
         atol=1e-7,
@@ -57,6 +76,7 @@ def test_tanh_prime(submission: types.ModuleType, device: torch.device) -> None:
         submission.tanh_prime,
         nn.tanh_prime,
         activation_cases(device),
+        forbid=FORBID,
         exercise="Exercise 8.1",
         rtol=1e-5,
         atol=1e-7,
@@ -68,6 +88,7 @@ def test_gelu_prime(submission: types.ModuleType, device: torch.device) -> None:
         submission.gelu_prime,
         nn.gelu_prime,
         activation_cases(device),
+        forbid=FORBID,
         exercise="Exercise 8.1",
         rtol=1e-5,
         atol=1e-7,
@@ -101,6 +122,7 @@ def test_linear_backward(submission: types.ModuleType, device: torch.device) -> 
         submission.linear_backward,
         nn.linear_backward,
         cases,
+        forbid=FORBID,
         exercise="Exercise 8.2",
         also_hidden=SAME_WORK["linear_backward"],
     )
@@ -117,6 +139,7 @@ def test_linear_backward_rejects_bad_shapes(submission: types.ModuleType) -> Non
         nn.linear_backward,
         cases,
         ValueError,
+        forbid=FORBID,
         exercise="Exercise 8.2",
         also_hidden=SAME_WORK["linear_backward"],
     )
@@ -147,6 +170,7 @@ def test_softmax_cross_entropy_backward(submission: types.ModuleType, device: to
         submission.softmax_cross_entropy_backward,
         autograd.softmax_cross_entropy_backward,
         cases,
+        forbid=FORBID,
         exercise="Exercise 8.3",
     )
 
@@ -162,6 +186,7 @@ def test_softmax_cross_entropy_backward_rejects_bad_input(submission: types.Modu
         autograd.softmax_cross_entropy_backward,
         bad,
         ValueError,
+        forbid=FORBID,
         exercise="Exercise 8.3",
     )
     check_raises(
@@ -169,6 +194,7 @@ def test_softmax_cross_entropy_backward_rejects_bad_input(submission: types.Modu
         autograd.softmax_cross_entropy_backward,
         [Case("float targets", (torch.zeros(2, 3), torch.tensor([0.0, 1.0])))],
         TypeError,
+        forbid=FORBID,
         exercise="Exercise 8.3",
     )
 
@@ -191,7 +217,9 @@ def test_unbroadcast(submission: types.ModuleType, device: torch.device) -> None
         Case(f"{full} -> {shape}", (torch.randn(full, generator=g, dtype=F64).to(device), shape))
         for full, shape in pairs
     ]
-    check(submission.unbroadcast, autograd.unbroadcast, cases, exercise="Exercise 8.4")
+    check(
+        submission.unbroadcast, autograd.unbroadcast, cases, forbid=FORBID, exercise="Exercise 8.4"
+    )
 
 
 def test_unbroadcast_rejects_shapes_that_do_not_broadcast(submission: types.ModuleType) -> None:
@@ -201,7 +229,12 @@ def test_unbroadcast_rejects_shapes_that_do_not_broadcast(submission: types.Modu
         Case("(3,) -> (2, 3): more axes than the gradient", (torch.ones(3), (2, 3))),
     ]
     check_raises(
-        submission.unbroadcast, autograd.unbroadcast, cases, ValueError, exercise="Exercise 8.4"
+        submission.unbroadcast,
+        autograd.unbroadcast,
+        cases,
+        ValueError,
+        forbid=FORBID,
+        exercise="Exercise 8.4",
     )
 
 
@@ -240,15 +273,106 @@ def graph_cases(device: torch.device) -> list[Case]:
     return cases
 
 
+def _grads_written(output: Variable) -> int:
+    """How many nodes behind ``output`` have a ``.grad`` (the README forbids writing it)."""
+    count, seen, stack = 0, set(), [output]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        count += node.grad is not None
+        stack.extend(node.parents)
+    return count
+
+
+def _and_grads_written(result: object, args: Sequence[object], kwargs: object) -> object:
+    output = args[0]
+    assert isinstance(output, Variable)
+    return result, _grads_written(output)
+
+
 def test_gradients(submission: types.ModuleType, device: torch.device) -> None:
     check(
         submission.gradients,
         autograd.gradients,
         graph_cases(device),
-        exercise="Exercise 8.5",
+        forbid=FORBID,
+        exercise="Exercise 8.5 (the gradients, and no node's .grad written)",
         rtol=1e-9,
         atol=1e-12,
+        also_hidden=SAME_WORK["gradients"],
+        observe=_and_grads_written,
     )
+
+
+# Graphs built from tensors inside the call, so that they can be deep (no copy of a graph
+# 10,000 nodes deep) and can be graded again on the meta device (see dlbook.grading.check).
+def _two_depths(x: torch.Tensor, unused: torch.Tensor) -> tuple[Variable, list[Variable]]:
+    """v = tanh(x); L = sum(sigmoid(tanh(v)) + v): v is reused one and three steps below
+    the output, so a breadth-first order visits v before all its gradient has arrived."""
+    leaf, other = Variable(x), Variable(unused)
+    v = autograd.tanh(leaf)
+    return (autograd.sigmoid(autograd.tanh(v)) + v).sum(), [leaf, other]
+
+
+def _deep_chain(x: torch.Tensor, unused: torch.Tensor) -> tuple[Variable, list[Variable]]:
+    """10,000 nodes in a chain: a recursive traversal exceeds Python's recursion limit."""
+    leaf, other = Variable(x), Variable(unused)
+    s = leaf
+    for _ in range(5_000):
+        s = s * 0.999 + 0.001
+    return s.sum(), [leaf, other]
+
+
+BUILDERS = {"two depths": _two_depths, "deep chain": _deep_chain}
+
+
+def reference_built_gradients(name: str, x: torch.Tensor, unused: torch.Tensor) -> object:
+    output, inputs = BUILDERS[name](x, unused)
+    return autograd.gradients(output, inputs)
+
+
+def test_gradients_of_a_node_reused_at_two_depths_and_a_deep_chain(
+    submission: types.ModuleType, device: torch.device
+) -> None:
+    def built_gradients(name: str, x: torch.Tensor, unused: torch.Tensor) -> object:
+        output, inputs = BUILDERS[name](x, unused)
+        return submission.gradients(output, inputs)
+
+    g = torch.Generator().manual_seed(8)
+    two_depths = Case(
+        "v = tanh(x); (sigmoid(tanh(v)) + v).sum(), with an unused input",
+        (
+            "two depths",
+            torch.randn(3, generator=g, dtype=F64).to(device),
+            torch.ones(2, device=device),
+        ),
+    )
+    deep = Case(
+        "a chain of 10,000 nodes (s = 0.999 s + 0.001), with an unused input",
+        (
+            "deep chain",
+            torch.randn(4, generator=g, dtype=F64).to(device),
+            torch.ones(2, device=device),
+        ),
+    )
+    for cases, meta in (
+        ([two_depths], True),
+        ([deep], False),
+    ):  # meta ops are slow: 10,000 is too many
+        check(
+            built_gradients,
+            reference_built_gradients,
+            cases,
+            forbid=[*FORBID, "sys.setrecursionlimit"],
+            exercise="Exercise 8.5",
+            rtol=1e-9,
+            atol=1e-12,
+            timeout=60.0,
+            also_hidden=SAME_WORK["gradients"],
+            meta=meta,
+        )
 
 
 def test_gradients_rejects_non_scalar_output_without_grad(submission: types.ModuleType) -> None:
@@ -258,5 +382,6 @@ def test_gradients_rejects_non_scalar_output_without_grad(submission: types.Modu
         autograd.gradients,
         [Case("output of shape (3,), no grad", (x * 2.0, [x]))],
         ValueError,
+        forbid=FORBID,
         exercise="Exercise 8.5",
     )
