@@ -599,3 +599,309 @@ def test_bad_wgan_input_gets_a_clear_error(
 ) -> None:
     with pytest.raises(error, match=match):
         function(*args, **kwargs)
+
+
+# ------------------------------------------------------------------ Jacobian-based truncation
+def linear(net: gan.Generator, i: int) -> torch.nn.Linear:
+    layer = net.net[i]
+    assert isinstance(layer, torch.nn.Linear)
+    return layer
+
+
+def jacobians_by_autograd(net: gan.Generator, z: torch.Tensor) -> torch.Tensor:
+    """Each code's Jacobian from torch.autograd.functional.jacobian, one code at a time."""
+    return torch.stack(
+        [torch.autograd.functional.jacobian(lambda v: net(v[None])[0], row) for row in z]
+    )  # (N, D, latent_dim)
+
+
+def test_jacobian_norm_matches_per_code_autograd_jacobians(device: torch.device) -> None:
+    torch.manual_seed(0)
+    net = gan.Generator(3, latent_dim=4, hidden=16, depth=3).double().to(device)
+    z = randn(1, 40, 4, device=device)
+    expected = jacobians_by_autograd(net, z).flatten(1).norm(dim=1)
+    got = gan.jacobian_norm(net, z)
+    assert got.shape == (40,) and not got.requires_grad and got.device.type == device.type
+    torch.testing.assert_close(got, expected)
+    with torch.no_grad():  # it computes its own gradients under no_grad as well
+        torch.testing.assert_close(gan.jacobian_norm(net, z), expected)
+
+
+def test_jacobian_norm_of_a_linear_generator_is_the_weight_products_norm() -> None:
+    # With every ReLU active (large biases) G is affine and J = W3 W2 W1 at every code.
+    torch.manual_seed(1)
+    net = gan.Generator(2, latent_dim=3, hidden=5, depth=2).double()
+    with torch.no_grad():
+        linear(net, 0).bias.fill_(100.0)
+        linear(net, 2).bias.fill_(100.0)
+    w1, w2, w3 = (linear(net, i).weight for i in (0, 2, 4))
+    expected = torch.linalg.matrix_norm(w3 @ w2 @ w1).detach()
+    got = gan.jacobian_norm(net, randn(2, 6, 3))
+    torch.testing.assert_close(got, expected.expand(6))
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.8])
+def test_truncated_sample_keeps_the_codes_of_smallest_jacobian_norm(keep: float) -> None:
+    torch.manual_seed(2)
+    net = gan.Generator(2, latent_dim=2, hidden=16, depth=2).double()
+    got = gan.truncated_sample(net, 30, keep=keep, generator=torch.Generator().manual_seed(7))
+    n = math.ceil(30 / keep)
+    z = torch.randn(n, 2, generator=torch.Generator().manual_seed(7)).double()
+    norms = jacobians_by_autograd(net, z).flatten(1).norm(dim=1).numpy()
+    kept = np.sort(np.argsort(norms, kind="stable")[:30])  # the 30 smallest, in drawn order
+    assert got.shape == (30, 2) and not got.requires_grad and net.training
+    torch.testing.assert_close(got, net(z[kept]).detach())
+    assert norms[kept].max() <= np.delete(norms, kept).min()
+
+
+def test_truncated_sample_with_keep_one_is_plain_sampling() -> None:
+    torch.manual_seed(3)
+    net = gan.Generator(2, hidden=8, depth=2)
+    got = gan.truncated_sample(net, 9, keep=1.0, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(got, net.sample(9, generator=torch.Generator().manual_seed(5)))
+
+
+def test_truncation_removes_the_bridge_between_two_modes() -> None:
+    # G(z) = (4 clip(20 z + 1/2, 0, 1) - 2, 0): two points, -2 and 2, joined by a steep
+    # bridge for |z| < 1/40, where |G'| = 80 (0 elsewhere). Truncation must drop the bridge.
+    torch.manual_seed(4)
+    net = gan.Generator(2, latent_dim=1, hidden=2, depth=1).double()
+    with torch.no_grad():  # clip(u, 0, 1) = relu(u) - relu(u - 1), u = 20 z + 1/2
+        linear(net, 0).weight.copy_(torch.tensor([[20.0], [20.0]]))
+        linear(net, 0).bias.copy_(torch.tensor([0.5, -0.5]))
+        linear(net, 2).weight.copy_(torch.tensor([[4.0, -4.0], [0.0, 0.0]]))
+        linear(net, 2).bias.copy_(torch.tensor([-2.0, 0.0]))
+    g = torch.Generator().manual_seed(0)
+    plain = net.sample(4000, generator=g)
+    cut = gan.truncated_sample(net, 4000, keep=0.9, generator=torch.Generator().manual_seed(0))
+
+    def on_bridge(x: torch.Tensor) -> float:
+        return float((x[:, 0].abs() < 1.99).double().mean())
+
+    # P(|20 z| < 1/2) = P(|z| < 0.025) ~ 0.02 of the plain samples lie on the bridge.
+    assert 0.01 < on_bridge(plain) < 0.03 and on_bridge(cut) == 0.0
+
+
+BAD_TRUNCATION: list[tuple[str, Any, tuple[Any, ...], dict[str, Any], type[Exception], str]] = [
+    ("jacobian net", gan.jacobian_norm, (D1, torch.zeros(3, 1)), {}, TypeError, "Generator"),
+    ("jacobian z int", gan.jacobian_norm, (G1, torch.zeros(3, 1).long()), {}, TypeError, "float"),
+    ("jacobian z shape", gan.jacobian_norm, (G1, torch.zeros(3, 2)), {}, ValueError, "shape"),
+    ("jacobian z list", gan.jacobian_norm, (G1, [[0.0]]), {}, TypeError, "Tensor"),
+    (
+        "truncate net",
+        gan.truncated_sample,
+        (D1, 3),
+        {"keep": 0.5, "generator": torch.Generator()},
+        TypeError,
+        "Generator",
+    ),
+    (
+        "truncate keep 0",
+        gan.truncated_sample,
+        (G1, 3),
+        {"keep": 0.0, "generator": torch.Generator()},
+        ValueError,
+        "keep",
+    ),
+    (
+        "truncate keep > 1",
+        gan.truncated_sample,
+        (G1, 3),
+        {"keep": 1.5, "generator": torch.Generator()},
+        ValueError,
+        "keep",
+    ),
+    (
+        "truncate n",
+        gan.truncated_sample,
+        (G1, 0),
+        {"keep": 0.5, "generator": torch.Generator()},
+        ValueError,
+        "num_samples",
+    ),
+    (
+        "truncate seed",
+        gan.truncated_sample,
+        (G1, 3),
+        {"keep": 0.5, "generator": 0},
+        TypeError,
+        "Generator",
+    ),
+    ("fit keep", gan.fit_and_sample, (DATA,), {"seed": 0, "keep": 0.0}, ValueError, "keep"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "args", "kwargs", "error", "match"),
+    BAD_TRUNCATION,
+    ids=[b[0] for b in BAD_TRUNCATION],
+)
+def test_bad_truncation_input_gets_a_clear_error(
+    name: str,
+    function: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    error: type[Exception],
+    match: str,
+) -> None:
+    with pytest.raises(error, match=match):
+        function(*args, **kwargs)
+
+
+# ------------------------------------------------------------ discriminator rejection sampling
+def identity_generator() -> gan.Generator:
+    """G(z) = relu(z) - relu(-z) = z in one dimension: samples of N(0, 1)."""
+    net = gan.Generator(1, latent_dim=1, hidden=2, depth=1).double()
+    with torch.no_grad():
+        linear(net, 0).weight.copy_(torch.tensor([[1.0], [-1.0]]))
+        linear(net, 0).bias.zero_()
+        linear(net, 2).weight.copy_(torch.tensor([[1.0, -1.0]]))
+        linear(net, 2).bias.zero_()
+    return net
+
+
+def test_rejection_sample_with_the_exact_ratio_draws_from_the_target() -> None:
+    # q = N(0, 1) (the generator), p = N(0, 1/4): log p/q = log 2 - 3 x^2 / 2, M = 2.
+    from scipy import stats
+
+    net = identity_generator()
+
+    def log_ratio(x: torch.Tensor) -> torch.Tensor:
+        return math.log(2.0) - 1.5 * x[:, 0] ** 2
+
+    got = gan.rejection_sample(net, log_ratio, 3000, generator=torch.Generator().manual_seed(0))
+    assert got.shape == (3000, 1) and not got.requires_grad and net.training
+    assert stats.kstest(got[:, 0].numpy(), stats.norm(scale=0.5).cdf).pvalue > 0.01
+    # Without the correction the samples are N(0, 1), which the same test rejects.
+    plain = net.sample(3000, generator=torch.Generator().manual_seed(0))
+    assert stats.kstest(plain[:, 0].numpy(), stats.norm(scale=0.5).cdf).pvalue < 1e-6
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_train_discriminator_learns_the_log_density_ratio_and_leaves_g_alone() -> None:
+    # q = N(0, 1), p = N(1, 1): log p/q = x - 1/2, the optimal logit.
+    net = identity_generator().float()
+    before = [p.clone() for p in net.parameters()]
+    data = 1.0 + torch.randn(5000, 1, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(2)
+    critic = gan.Discriminator(1, hidden=16, depth=2)
+    history = gan.train_discriminator(
+        critic,
+        net,
+        data,
+        steps=600,
+        batch_size=256,
+        lr=1e-2,
+        generator=torch.Generator().manual_seed(3),
+    )
+    assert len(history["d_loss"]) == 600
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+    x = torch.linspace(-1.0, 2.0, 31)[:, None]
+    with torch.no_grad():
+        err = (critic(x) - (x[:, 0] - 0.5)).abs().max().item()
+    assert err < 0.3
+
+
+class OneHighLogit:
+    """A critic whose first call sets M by one sample; nothing after it is ever accepted."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        logits = torch.full((x.shape[0],), -1e9)
+        if self.calls == 1:
+            logits[0] = 0.0
+        return logits
+
+
+BAD_DRS: list[tuple[str, Any, tuple[Any, ...], dict[str, Any], type[Exception], str]] = [
+    (
+        "train d nets",
+        gan.train_discriminator,
+        (G1, D1, DATA),
+        {k: v for k, v in GOOD_TRAIN.items()},
+        TypeError,
+        "Discriminator",
+    ),
+    (
+        "train d packed",
+        gan.train_discriminator,
+        (gan.Discriminator(1, hidden=4, depth=1, pack=2), G1, DATA),
+        GOOD_TRAIN,
+        ValueError,
+        "pack=1",
+    ),
+    (
+        "train d data",
+        gan.train_discriminator,
+        (D1, G1, torch.zeros(10, 3)),
+        GOOD_TRAIN,
+        ValueError,
+        "shape",
+    ),
+    (
+        "train d int data",
+        gan.train_discriminator,
+        (D1, G1, DATA.long()),
+        GOOD_TRAIN,
+        TypeError,
+        "floating",
+    ),
+    (
+        "train d lr",
+        gan.train_discriminator,
+        (D1, G1, DATA),
+        {**GOOD_TRAIN, "lr": 0.0},
+        ValueError,
+        "lr",
+    ),
+    (
+        "reject net",
+        gan.rejection_sample,
+        (D1, D1, 3),
+        {"generator": torch.Generator()},
+        TypeError,
+        "Generator",
+    ),
+    (
+        "reject n",
+        gan.rejection_sample,
+        (G1, D1, 0),
+        {"generator": torch.Generator()},
+        ValueError,
+        "num_samples",
+    ),
+    (
+        "reject critic shape",
+        gan.rejection_sample,
+        (G1, lambda x: x, 3),
+        {"generator": torch.Generator(), "pool": 5},
+        ValueError,
+        "one logit",
+    ),
+    (
+        "reject never accepts",
+        gan.rejection_sample,
+        (G1, OneHighLogit(), 3),
+        {"generator": torch.Generator(), "pool": 5, "max_pools": 2},
+        RuntimeError,
+        "accepted",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "args", "kwargs", "error", "match"), BAD_DRS, ids=[b[0] for b in BAD_DRS]
+)
+def test_bad_rejection_input_gets_a_clear_error(
+    name: str,
+    function: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    error: type[Exception],
+    match: str,
+) -> None:
+    with pytest.raises(error, match=match):
+        function(*args, **kwargs)

@@ -36,10 +36,14 @@ __all__ = [
     "gan_value",
     "generator_loss",
     "gradient_penalty",
+    "jacobian_norm",
     "jensen_shannon",
     "optimal_discriminator",
     "pack",
+    "rejection_sample",
+    "train_discriminator",
     "train_gan",
+    "truncated_sample",
 ]
 
 GeneratorLoss = Literal["non_saturating", "saturating"]
@@ -614,6 +618,148 @@ class _LeakyReLU(nn.LeakyReLU):
 
 
 # --------------------------------------------------------------------------------------
+# Sampling with a Jacobian-based truncation
+# --------------------------------------------------------------------------------------
+def jacobian_norm(generator_net: Generator, z: Tensor) -> Tensor:
+    r"""The Frobenius norm of the generator's Jacobian at each code.
+
+    .. math:: J(\mathbf{z}) = \Bigl\lVert \frac{\partial G(\mathbf{z})}{\partial
+       \mathbf{z}} \Bigr\rVert_F = \Bigl(\sum_{i, j} \Bigl(\frac{\partial G_i}{\partial
+       z_j}\Bigr)^2\Bigr)^{1/2}
+
+    (Chapter 16, sharpening by truncation). A large value means the generator stretches
+    a small neighbourhood of :math:`\mathbf{z}` over a long stretch of data space, as it
+    must on a bridge between two disconnected modes (Tanielian et al. 2020). The rows of
+    ``z`` are independent (the network has no batch statistics), so row :math:`i` of
+    every Jacobian is the gradient of the sum of output :math:`i` over the batch: one
+    backward pass per output dimension.
+
+    Parameters
+    ----------
+    generator_net : Generator
+    z : Tensor, shape (N, latent_dim)
+        Codes, on the network's device and of its dtype.
+
+    Returns
+    -------
+    Tensor, shape (N,)
+        Detached, on the device of ``z``.
+
+    Raises
+    ------
+    TypeError
+        If ``generator_net`` is not a :class:`Generator` or ``z`` is not a floating-point
+        tensor.
+    ValueError
+        If ``z`` does not have shape (N, latent_dim).
+
+    References
+    ----------
+    U. Tanielian, T. Issenhuth, E. Dohmatob and J. Mary, "Learning disconnected manifolds:
+    a no GAN's land", ICML 2020 (PMLR 119), section 4.
+
+    Examples
+    --------
+    >>> net = Generator(2, latent_dim=2, hidden=4, depth=1)
+    >>> with torch.no_grad():  # G(z) = 3 z: the Jacobian is 3 I, its norm 3 sqrt(2)
+    ...     _ = net.net[0].weight.copy_(torch.eye(4, 2)); _ = net.net[0].bias.fill_(1.0)
+    ...     _ = net.net[2].weight.copy_(3 * torch.eye(2, 4)); _ = net.net[2].bias.fill_(-3.0)
+    >>> jacobian_norm(net, torch.zeros(1, 2))
+    tensor([4.2426])
+    """
+    if not isinstance(generator_net, Generator):
+        raise TypeError(f"`generator_net` must be a Generator, got {type(generator_net).__name__}")
+    z = _check_float(z, "z")
+    if z.ndim != 2 or z.shape[1] != generator_net.latent_dim:
+        raise ValueError(
+            f"`z` must have shape (N, {generator_net.latent_dim}), got shape {tuple(z.shape)}"
+        )
+    with torch.enable_grad():
+        codes = z.detach().requires_grad_(True)
+        out = generator_net(codes)  # (N, D)
+        rows = [
+            torch.autograd.grad(out[:, i].sum(), codes, retain_graph=i < out.shape[1] - 1)[0]
+            for i in range(out.shape[1])
+        ]  # D tensors of shape (N, latent_dim): row i of every Jacobian
+    squares = torch.stack(rows, dim=1).square()  # (N, D, latent_dim)
+    return squares.sum(dim=(1, 2)).sqrt()
+
+
+def truncated_sample(
+    generator_net: Generator, num_samples: int, *, keep: float, generator: torch.Generator
+) -> Tensor:
+    r"""Draw samples, rejecting the codes where the generator's Jacobian is largest.
+
+    Jacobian-based truncation (Tanielian et al. 2020; Chapter 16, sharpening by
+    truncation): draw :math:`n = \lceil N / \kappa \rceil` codes
+    :math:`\mathbf{z} \sim \mathcal{N}(\mathbf{0}, I)` with :math:`\kappa` = ``keep``,
+    keep the :math:`N` with the smallest :func:`jacobian_norm`, in the order drawn, and
+    return their images,
+
+    .. math:: \{\, G(\mathbf{z}_k) : J(\mathbf{z}_k) \le J_{(N)} \,\},
+
+    with :math:`J_{(N)}` the :math:`N`-th smallest of the :math:`n` norms. The kept
+    samples are no longer draws from :math:`G`'s push-forward of the Gaussian: the
+    truncation trades a fraction :math:`1 - \kappa` of the generator's mass, the part it
+    stretches thinnest, for sharper samples. With ``keep=1`` this is
+    :meth:`Generator.sample`.
+
+    Parameters
+    ----------
+    generator_net : Generator
+    num_samples : int
+        :math:`N`, the samples returned.
+    keep : float
+        :math:`\kappa \in (0, 1]`, the fraction of drawn codes kept.
+    generator : torch.Generator
+        Source of the codes (:meth:`Generator.latent`).
+
+    Returns
+    -------
+    Tensor, shape (num_samples, data_dim)
+        Detached, on the network's device.
+
+    Raises
+    ------
+    TypeError
+        If ``generator_net`` is not a :class:`Generator` or ``generator`` not a
+        ``torch.Generator``.
+    ValueError
+        If ``num_samples`` is not a positive integer or ``keep`` is not in (0, 1].
+
+    References
+    ----------
+    U. Tanielian, T. Issenhuth, E. Dohmatob and J. Mary, "Learning disconnected manifolds:
+    a no GAN's land", ICML 2020 (PMLR 119), section 4.
+
+    Examples
+    --------
+    >>> net = Generator(2, hidden=8, depth=2)
+    >>> truncated_sample(net, 5, keep=0.5, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([5, 2])
+    """
+    if not isinstance(generator_net, Generator):
+        raise TypeError(f"`generator_net` must be a Generator, got {type(generator_net).__name__}")
+    num_samples = _positive_int(num_samples, "num_samples")
+    if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
+        raise ValueError(f"`keep` must be a number in (0, 1], got {keep!r}")
+    generator = _check_generator(generator)
+    if keep == 1:
+        return generator_net.sample(num_samples, generator=generator)
+    was_training = generator_net.training
+    generator_net.eval()
+    try:
+        z = generator_net.latent(math.ceil(num_samples / keep), generator=generator)  # (n, d)
+        norms = jacobian_norm(generator_net, z)  # (n,)
+        kept = norms.argsort(stable=True)[:num_samples].sort().values  # in the order drawn
+        with torch.no_grad():
+            out: Tensor = generator_net(z[kept])  # (N, D)
+        return out
+    finally:
+        generator_net.train(was_training)
+
+
+# --------------------------------------------------------------------------------------
 # Training
 # --------------------------------------------------------------------------------------
 def train_gan(
@@ -859,6 +1005,7 @@ def fit_and_sample(
     betas: tuple[float, float] = (0.5, 0.999),
     decay: bool = True,
     latent_dim: int = 2,
+    keep: float = 1.0,
 ) -> Tensor:
     r"""Train Chapter 16's small GAN on 2-D (or any vector) data and return samples.
 
@@ -867,8 +1014,8 @@ def fit_and_sample(
     hidden layers of ``hidden`` units, initialised from ``seed``, trained by
     :func:`train_gan` with the non-saturating loss (or WGAN-GP's objective), Adam's rate
     falling linearly from ``lr`` to 0 (held constant with ``decay=False``), then
-    ``num_samples`` samples drawn with a generator seeded ``1000 + seed``. The global
-    random state is left untouched.
+    ``num_samples`` samples drawn with a generator seeded ``1000 + seed`` (with ``keep``
+    :math:`< 1` by :func:`truncated_sample`). The global random state is left untouched.
 
     Parameters
     ----------
@@ -886,6 +1033,8 @@ def fit_and_sample(
         Whether the rate falls to 0 (after the fraction ``hold`` of the steps).
     latent_dim : int, default 2
         Dimension of the generator's code.
+    keep : float, default 1
+        The fraction of drawn codes kept by :func:`truncated_sample` (1: plain samples).
 
     Returns
     -------
@@ -906,6 +1055,8 @@ def fit_and_sample(
     data = _check_float(data, "data")
     if data.ndim != 2:
         raise ValueError(f"`data` must have shape (N, D), got shape {tuple(data.shape)}")
+    if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
+        raise ValueError(f"`keep` must be a number in (0, 1], got {keep!r}")
     # Draws happen on the CPU and move to the data's device: runs agree across devices.
     draws = seeded_generator(seed)
     with torch.random.fork_rng(devices=[]):
@@ -930,7 +1081,239 @@ def fit_and_sample(
         critic_steps=critic_steps,
         ema=ema,
     )
-    return generator_net.sample(num_samples, generator=seeded_generator(1000 + seed))
+    return truncated_sample(
+        generator_net, num_samples, keep=keep, generator=seeded_generator(1000 + seed)
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Discriminator rejection sampling
+# --------------------------------------------------------------------------------------
+def train_discriminator(
+    discriminator: Discriminator,
+    generator_net: Generator,
+    data: Tensor,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    generator: torch.Generator,
+) -> History:
+    r"""Train a discriminator against a frozen generator: a density-ratio classifier.
+
+    Each step draws ``batch_size`` data samples (with replacement) and as many generated
+    ones, and takes an Adam step (:math:`\beta = (0.5, 0.999)`, the rate falling linearly
+    from ``lr`` towards 0) on :func:`discriminator_loss`. The generator does not move. At
+    the optimum the logit is the log density ratio (Chapter 16, the optimal
+    discriminator),
+
+    .. math:: a^\star(\mathbf{x}) = \log \frac{D^\star(\mathbf{x})}{1 - D^\star(\mathbf{x})}
+       = \log \frac{p(\mathbf{x})}{q(\mathbf{x})},
+
+    which :func:`rejection_sample` uses to correct the generator's samples.
+
+    Parameters
+    ----------
+    discriminator : Discriminator
+        Trained in place; ``pack`` must be 1 (one logit per sample).
+    generator_net : Generator
+        The frozen generator :math:`q`, on the discriminator's device.
+    data : Tensor, shape (N, D)
+        Samples of :math:`p`.
+    steps, batch_size : int
+    lr : float
+        Adam's initial rate.
+    generator : torch.Generator
+        Source of every random draw.
+
+    Returns
+    -------
+    History
+        ``history["d_loss"]`` at every step.
+
+    Raises
+    ------
+    TypeError
+        If a network has the wrong class, ``data`` is not a floating-point tensor or
+        ``generator`` is not a ``torch.Generator``.
+    ValueError
+        If the discriminator packs, shapes or devices disagree, or ``steps``,
+        ``batch_size`` or ``lr`` is not positive.
+
+    References
+    ----------
+    S. Azadi, C. Olsson, T. Darrell, I. Goodfellow and A. Odena, "Discriminator rejection
+    sampling", ICLR 2019.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> G, D = Generator(2, hidden=8, depth=1), Discriminator(2, hidden=8, depth=1)
+    >>> history = train_discriminator(D, G, torch.randn(64, 2, generator=g), steps=3,
+    ...                               batch_size=8, lr=1e-3, generator=g)
+    >>> len(history["d_loss"])
+    3
+    """
+    if not isinstance(discriminator, Discriminator):
+        raise TypeError(
+            f"`discriminator` must be a Discriminator, got {type(discriminator).__name__}"
+        )
+    if not isinstance(generator_net, Generator):
+        raise TypeError(f"`generator_net` must be a Generator, got {type(generator_net).__name__}")
+    if discriminator.pack != 1:
+        raise ValueError(
+            "the discriminator must judge one sample at a time (pack=1), got "
+            f"pack={discriminator.pack}"
+        )
+    data = _check_float(data, "data")
+    dims = {generator_net.data_dim, discriminator.data_dim}
+    if data.ndim != 2 or dims != {data.shape[1]}:
+        raise ValueError(
+            f"`data` must have shape (N, {generator_net.data_dim}) and the networks the same "
+            f"data dimension, got shape {tuple(data.shape)} and {discriminator.data_dim}"
+        )
+    steps = _positive_int(steps, "steps")
+    batch_size = _positive_int(batch_size, "batch_size")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"`lr` must be a positive number, got {lr!r}")
+    generator = _check_generator(generator)
+    device = next(discriminator.parameters()).device
+    if next(generator_net.parameters()).device != device:
+        raise ValueError(
+            f"the networks must be on the same device, got {device} and "
+            f"{next(generator_net.parameters()).device}"
+        )
+    data = data.to(device=device, dtype=next(discriminator.parameters()).dtype)
+    opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    was_training = generator_net.training
+    generator_net.eval()
+    discriminator.train()
+    losses = []
+    try:
+        for step in range(steps):
+            for group in opt.param_groups:
+                group["lr"] = lr * (1 - step / steps)
+            idx = torch.randint(
+                data.shape[0], (batch_size,), generator=generator, device=generator.device
+            )
+            real = data[idx.to(device)]
+            with torch.no_grad():
+                fake = generator_net(generator_net.latent(batch_size, generator=generator))
+            logits = discriminator(torch.cat([real, fake]))  # (2 B,)
+            loss = discriminator_loss(logits[:batch_size], logits[batch_size:])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach())
+    finally:
+        generator_net.train(was_training)
+    history = History()
+    for step, value in enumerate(torch.stack(losses).tolist()):  # one sync
+        history.append(step, {"d_loss": value})
+    return history
+
+
+def rejection_sample(
+    generator_net: Generator,
+    critic: Callable[[Tensor], Tensor],
+    num_samples: int,
+    *,
+    generator: torch.Generator,
+    pool: int = 20_000,
+    max_pools: int = 1000,
+) -> Tensor:
+    r"""Discriminator rejection sampling: keep a generated sample with probability p/(Mq).
+
+    With the log density ratio :math:`a(\mathbf{x}) \approx \log p(\mathbf{x}) /
+    q(\mathbf{x})` given by a discriminator's logit (:func:`train_discriminator`), a
+    sample :math:`\mathbf{x} \sim q` of the generator is accepted with probability
+
+    .. math:: \min\bigl(1, e^{a(\mathbf{x}) - \log M}\bigr), \qquad
+       \log M = \max_{\text{first pool}} a(\mathbf{x}),
+
+    the rejection sampler of :math:`p` with envelope :math:`Mq` (Azadi et al. 2019;
+    Chapter 16, correcting the samples). Codes are drawn ``pool`` at a time; :math:`M` is
+    estimated as the largest ratio in the first pool, and later samples above it are
+    accepted with probability 1. With an exact ratio and :math:`M \ge \max p/q` the
+    accepted samples are draws from :math:`p`; the cost is about :math:`M` generator
+    evaluations per accepted sample.
+
+    Parameters
+    ----------
+    generator_net : Generator
+    critic : callable
+        Maps samples of shape (n, data_dim) to logits of shape (n,) (a
+        :class:`Discriminator` with ``pack=1``).
+    num_samples : int
+        Samples returned, in the order accepted.
+    generator : torch.Generator
+        Source of the codes and of the uniform draws.
+    pool : int, default 20000
+        Codes drawn at a time.
+    max_pools : int, default 1000
+        Pools drawn at most before giving up.
+
+    Returns
+    -------
+    Tensor, shape (num_samples, data_dim)
+        Detached, on the network's device.
+
+    Raises
+    ------
+    TypeError
+        If ``generator_net`` is not a :class:`Generator` or ``generator`` not a
+        ``torch.Generator``.
+    ValueError
+        If ``num_samples``, ``pool`` or ``max_pools`` is not a positive integer or the
+        critic does not return one logit per sample.
+    RuntimeError
+        If fewer than ``num_samples`` samples are accepted from ``max_pools`` pools.
+
+    References
+    ----------
+    S. Azadi, C. Olsson, T. Darrell, I. Goodfellow and A. Odena, "Discriminator rejection
+    sampling", ICLR 2019.
+
+    Examples
+    --------
+    >>> net = Generator(1, latent_dim=1, hidden=4, depth=1)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> rejection_sample(net, lambda x: -x[:, 0] ** 2, 6, generator=g, pool=50).shape
+    torch.Size([6, 1])
+    """
+    if not isinstance(generator_net, Generator):
+        raise TypeError(f"`generator_net` must be a Generator, got {type(generator_net).__name__}")
+    num_samples = _positive_int(num_samples, "num_samples")
+    pool = _positive_int(pool, "pool")
+    max_pools = _positive_int(max_pools, "max_pools")
+    generator = _check_generator(generator)
+    was_training = generator_net.training
+    generator_net.eval()
+    accepted: list[Tensor] = []
+    total, log_m = 0, None
+    try:
+        with torch.no_grad():
+            for _ in range(max_pools):
+                x = generator_net(generator_net.latent(pool, generator=generator))  # (pool, D)
+                a = critic(x)
+                if a.shape != (pool,):
+                    raise ValueError(
+                        f"the critic must return one logit per sample, shape ({pool},), "
+                        f"got {tuple(a.shape)}"
+                    )
+                if log_m is None:
+                    log_m = a.max()
+                u = torch.rand(pool, generator=generator, device=generator.device)
+                keep = u.to(a.device) < torch.exp((a - log_m).clamp(max=0))
+                accepted.append(x[keep])
+                total += int(keep.sum())
+                if total >= num_samples:
+                    return torch.cat(accepted)[:num_samples]
+    finally:
+        generator_net.train(was_training)
+    raise RuntimeError(
+        f"only {total} of {num_samples} samples accepted from {max_pools} pools of {pool}"
+    )
 
 
 # Every public function checks devices and numpy scalars the same way (dlbook._checks).
