@@ -299,22 +299,22 @@ def batch_norm(
 ) -> tuple[Tensor, Tensor, Tensor]:
     r"""Batch normalisation of (N, C) or (N, C, L) inputs, per channel C.
 
-    In training mode, with batch statistics over the :math:`m = N` (or :math:`N L`)
+    In training mode, with batch statistics over the :math:`n = N` (or :math:`N L`)
     values of each channel,
 
     .. math::
 
-        \mu_B = \frac{1}{m} \sum_i x_i, \quad
-        \sigma_B^2 = \frac{1}{m} \sum_i (x_i - \mu_B)^2, \quad
-        y_i = \gamma \frac{x_i - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}} + \beta,
+        \mu_B = \frac{1}{n} \sum_i x_i, \quad
+        \sigma_B^2 = \frac{1}{n} \sum_i (x_i - \mu_B)^2, \quad
+        y_i = a \frac{x_i - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}} + b,
 
     and the running statistics move towards the batch's, with PyTorch's momentum
     convention and the *unbiased* variance:
 
     .. math::
 
-        \hat\mu \leftarrow (1 - \rho)\, \hat\mu + \rho\, \mu_B, \qquad
-        \hat\sigma^2 \leftarrow (1 - \rho)\, \hat\sigma^2 + \rho\, \tfrac{m}{m-1} \sigma_B^2.
+        \hat\mu \leftarrow (1 - \nu)\, \hat\mu + \nu\, \mu_B, \qquad
+        \hat\sigma^2 \leftarrow (1 - \nu)\, \hat\sigma^2 + \nu\, \tfrac{n}{n-1} \sigma_B^2.
 
     In evaluation mode the running statistics replace the batch's and are returned
     unchanged. Defined in Chapter 9 (batch normalisation).
@@ -323,12 +323,12 @@ def batch_norm(
     ----------
     x : Tensor, shape (N, C) or (N, C, L)
     gamma, beta : Tensor, shape (C,)
-        Scale :math:`\gamma` and shift :math:`\beta`.
+        Scale :math:`a` and shift :math:`b` (Chapter 9's letters; PyTorch's ``weight``, ``bias``).
     running_mean, running_var : Tensor, shape (C,)
         :math:`\hat\mu, \hat\sigma^2` (start at zeros and ones, as ``nn.BatchNorm1d``).
     training : bool, default True
     momentum : float, default 0.1
-        :math:`\rho \in [0, 1]`.
+        :math:`\nu \in [0, 1]`.
     eps : float, default 1e-5
 
     Returns
@@ -397,10 +397,10 @@ def batch_norm_backward(dy: Tensor, x: Tensor, gamma: Tensor, *, eps: float = 1e
 
     .. math::
 
-        \frac{\partial L}{\partial x_i} = \frac{\gamma}{\sigma} \Bigl(
+        \frac{\partial L}{\partial x_i} = \frac{a}{\sigma} \Bigl(
         \frac{\partial L}{\partial y_i}
-        - \frac{1}{m} \sum_k \frac{\partial L}{\partial y_k}
-        - \hat x_i \frac{1}{m} \sum_k \frac{\partial L}{\partial y_k} \hat x_k \Bigr).
+        - \frac{1}{B} \sum_k \frac{\partial L}{\partial y_k}
+        - \hat x_i \frac{1}{B} \sum_k \frac{\partial L}{\partial y_k} \hat x_k \Bigr).
 
     Defined in Chapter 9 (batch normalisation).
 
@@ -411,6 +411,7 @@ def batch_norm_backward(dy: Tensor, x: Tensor, gamma: Tensor, *, eps: float = 1e
     x : Tensor, shape (N, C)
         The input of the forward pass.
     gamma : Tensor, shape (C,)
+        The scale :math:`a`.
     eps : float, default 1e-5
 
     Returns

@@ -2,12 +2,14 @@ r"""Optimisers and learning-rate schedules, written from scratch (Chapter 9).
 
 Each optimiser is a pure *update rule*, a function from a parameter, its gradient and the
 optimiser's state to the new parameter and state (:func:`sgd_update`,
-:func:`rmsprop_update`, :func:`adam_update`), wrapped in a small class with the interface
-of ``torch.optim``: build it over a list of tensors, call :meth:`Optimizer.step` after
-``backward()`` and :meth:`Optimizer.zero_grad` before the next one. Defaults and the order
+:func:`adagrad_update`, :func:`rmsprop_update`, :func:`adam_update`), wrapped in a small
+class with the interface of ``torch.optim``: build it over a list of tensors, call
+:meth:`Optimizer.step` after ``backward()`` and :meth:`Optimizer.zero_grad` before the
+next one. Defaults and the order
 of every operation follow ``torch.optim`` exactly, so the two produce the same trajectory
 (the tests check 100 steps to 1e-6 in float64). The schedules are plain functions of the
-step number.
+step number. Two tools of the training loop live here too: :func:`clip_grad_norm_` and
+:class:`EarlyStopping`, which :func:`dlbook.train.fit` applies when asked.
 """
 
 from __future__ import annotations
@@ -94,18 +96,18 @@ def sgd_update(
 ) -> tuple[Tensor, Tensor | None]:
     r"""One step of stochastic gradient descent, with optional (Nesterov) momentum.
 
-    With :math:`\mathbf{g} = \nabla \hat R(\btheta_t) + \lambda \btheta_t` (weight decay as
+    With :math:`\mathbf{g} = \nabla \hat R(\btheta_t) + \omega \btheta_t` (weight decay as
     an L2 term), the momentum buffer and the step are, in ``torch.optim.SGD``'s convention,
 
     .. math::
 
-        \mathbf{b}_t = \mu \mathbf{b}_{t-1} + (1 - \tau)\,\mathbf{g}
-        \quad (\mathbf{b}_1 = \mathbf{g}), \qquad
+        \mathbf{m}_t = \beta \mathbf{m}_{t-1} + (1 - \tau)\,\mathbf{g}
+        \quad (\mathbf{m}_1 = \mathbf{g}), \qquad
         \btheta_{t+1} = \btheta_t - \eta
-        \begin{cases} \mathbf{g} + \mu \mathbf{b}_t & \text{Nesterov} \\
-                      \mathbf{b}_t & \text{heavy ball} \end{cases}
+        \begin{cases} \mathbf{g} + \beta \mathbf{m}_t & \text{Nesterov} \\
+                      \mathbf{m}_t & \text{heavy ball} \end{cases}
 
-    and plain SGD, :math:`\btheta_{t+1} = \btheta_t - \eta \mathbf{g}`, when :math:`\mu = 0`.
+    and plain SGD, :math:`\btheta_{t+1} = \btheta_t - \eta \mathbf{g}`, when :math:`\beta = 0`.
     Defined in Chapter 9 (momentum).
 
     Parameters
@@ -113,23 +115,23 @@ def sgd_update(
     param, grad : Tensor, any shape
         :math:`\btheta_t` and :math:`\nabla \hat R(\btheta_t)`, of the same shape.
     buffer : Tensor or None, default None
-        :math:`\mathbf{b}_{t-1}`; ``None`` on the first step (then :math:`\mathbf{b}_1 =
+        :math:`\mathbf{m}_{t-1}`; ``None`` on the first step (then :math:`\mathbf{m}_1 =
         \mathbf{g}`, undamped, as in PyTorch).
     lr : float, default 1e-3
         Learning rate :math:`\eta` (PyTorch's default).
     momentum : float, default 0
-        :math:`\mu \in [0, 1)`.
+        :math:`\beta \in [0, 1)`.
     dampening : float, default 0
         :math:`\tau \in [0, 1)`.
     weight_decay : float, default 0
-        :math:`\lambda \ge 0`, added to the gradient as :math:`\lambda \btheta_t`.
+        :math:`\omega \ge 0`, added to the gradient as :math:`\omega \btheta_t`.
     nesterov : bool, default False
         Look ahead along the buffer; needs ``momentum > 0`` and ``dampening == 0``.
 
     Returns
     -------
     (Tensor, Tensor or None)
-        :math:`\btheta_{t+1}` and :math:`\mathbf{b}_t` (``None`` without momentum). The
+        :math:`\btheta_{t+1}` and :math:`\mathbf{m}_t` (``None`` without momentum). The
         inputs are not modified.
 
     Raises
@@ -159,10 +161,10 @@ def sgd_update(
             f"dampening={dampening}"
         )
     if weight_decay != 0:
-        grad = grad + weight_decay * param  # L2: the gradient of (lambda/2) ||theta||^2
+        grad = grad + weight_decay * param  # L2: the gradient of (omega/2) ||theta||^2
     if momentum != 0:
         buffer = (
-            grad.clone()  # b_1 = g: PyTorch does not damp the first step
+            grad.clone()  # m_1 = g: PyTorch does not damp the first step
             if buffer is None
             else momentum * buffer + (1 - dampening) * grad
         )
@@ -261,7 +263,7 @@ def rmsprop_update(
         \qquad
         \btheta_{t+1} = \btheta_t - \eta\, \frac{\mathbf{g}}{\sqrt{\mathbf{v}_t} + \epsilon}
 
-    with :math:`\mathbf{g} = \nabla \hat R(\btheta_t) + \lambda \btheta_t` and
+    with :math:`\mathbf{g} = \nabla \hat R(\btheta_t) + \omega \btheta_t` and
     :math:`\mathbf{v}_0 = \mathbf{0}`; :math:`\epsilon` sits *outside* the square root, as
     in ``torch.optim.RMSprop``. Defined in Chapter 9 (adaptive methods).
 
@@ -322,7 +324,7 @@ def adam_update(
 ) -> tuple[Tensor, Tensor, Tensor]:
     r"""One step of Adam (or, with ``decoupled=True``, of AdamW).
 
-    With :math:`\mathbf{g}` the gradient (plus :math:`\lambda \btheta_t` for Adam's L2
+    With :math:`\mathbf{g}` the gradient (plus :math:`\omega \btheta_t` for Adam's L2
     weight decay),
 
     .. math::
@@ -333,7 +335,7 @@ def adam_update(
         \btheta_{t+1} = \btheta_t - \frac{\eta}{1 - \beta_1^t}\,
         \frac{\mathbf{m}_t}{\sqrt{\mathbf{v}_t} / \sqrt{1 - \beta_2^t} + \epsilon}.
 
-    AdamW first shrinks the parameter, :math:`\btheta_t \leftarrow (1 - \eta\lambda)
+    AdamW first shrinks the parameter, :math:`\btheta_t \leftarrow (1 - \eta\omega)
     \btheta_t`, and leaves the gradient alone. Defined in Chapter 9 (Adam).
 
     Parameters
@@ -348,7 +350,7 @@ def adam_update(
         :math:`(\beta_1, \beta_2)`, each in :math:`[0, 1)`.
     eps : float, default 1e-8
     weight_decay : float, default 0
-        :math:`\lambda`: an L2 term in the gradient, or decoupled decay if ``decoupled``.
+        :math:`\omega`: an L2 term in the gradient, or decoupled decay if ``decoupled``.
     decoupled : bool, default False
         AdamW's decoupled weight decay.
 
@@ -397,9 +399,9 @@ def adam_update(
 
 
 def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
-    r"""The L2 regulariser :math:`\frac{\lambda}{2} \sum_j \lVert \btheta_j \rVert^2`.
+    r"""The L2 regulariser :math:`\frac{\omega}{2} \sum_j \lVert \btheta_j \rVert^2`.
 
-    Its gradient is :math:`\lambda \btheta`, the term SGD's ``weight_decay`` adds to the
+    Its gradient is :math:`\omega \btheta`, the term SGD's ``weight_decay`` adds to the
     gradient. Defined in Chapter 9 (weight decay).
 
     Parameters
@@ -407,7 +409,7 @@ def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
     params : iterable of Tensor
         The parameters (at least one).
     weight_decay : float
-        :math:`\lambda \ge 0`.
+        :math:`\omega \ge 0`.
 
     Returns
     -------

@@ -11,6 +11,7 @@ switched off while your code runs.
 from __future__ import annotations
 
 import math  # noqa: F401 (you will want it)
+from collections.abc import Callable, Sequence
 
 import torch  # noqa: F401 (you will want it)
 from torch import Tensor
@@ -64,3 +65,17 @@ def warmup_cosine_lr(
 def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, *, eps: float = 1e-5) -> Tensor:
     """Exercise 9.4: layer norm over the trailing axes that ``gamma`` spans."""
     raise NotImplementedError("Exercise 9.4: layer_norm")
+
+
+def fit_early_stopping(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    batches: Sequence[tuple[Tensor, Tensor]],
+    val: tuple[Tensor, Tensor],
+    *,
+    max_epochs: int,
+    patience: int,
+) -> list[float]:
+    """Exercise 9.5 (open): train with early stopping; return the validation losses."""
+    raise NotImplementedError("Exercise 9.5: fit_early_stopping")
