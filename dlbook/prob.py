@@ -1020,15 +1020,15 @@ def gaussian_mean_posterior(
     r"""Posterior of a Gaussian mean under a Gaussian prior; its mean is the MAP estimate.
 
     With :math:`x_i \sim \mathcal{N}(\mu, \sigma^2)` (known :math:`\sigma^2` = ``noise_var``)
-    and prior :math:`\mu \sim \mathcal{N}(\mu_0, \tau^2)`, the posterior is Gaussian with
+    and prior :math:`\mu \sim \mathcal{N}(\mu_0, \sigma_0^2)`, the posterior is Gaussian with
 
     .. math::
 
-        \frac{1}{\tau_N^2} = \frac{1}{\tau^2} + \frac{N}{\sigma^2}, \qquad
-        \mu_N = \tau_N^2\Bigl(\frac{\mu_0}{\tau^2} + \frac{1}{\sigma^2}\sum_i x_i\Bigr),
+        \frac{1}{\sigma_N^2} = \frac{1}{\sigma_0^2} + \frac{N}{\sigma^2}, \qquad
+        \mu_N = \sigma_N^2\Bigl(\frac{\mu_0}{\sigma_0^2} + \frac{1}{\sigma^2}\sum_i x_i\Bigr),
 
     so the MAP estimate :math:`\mu_N` shrinks the sample mean towards :math:`\mu_0` with
-    weight :math:`\sigma^2/(\sigma^2 + N\tau^2)`. Defined in Chapter 4 (MAP estimation).
+    weight :math:`\sigma^2/(\sigma^2 + N\sigma_0^2)`. Defined in Chapter 4 (MAP estimation).
 
     Parameters
     ----------
@@ -1039,7 +1039,7 @@ def gaussian_mean_posterior(
     prior_mean : float, default 0.0
         :math:`\mu_0`.
     prior_var : float, default 1.0
-        :math:`\tau^2 > 0`.
+        :math:`\sigma_0^2 > 0`.
 
     Returns
     -------
@@ -1067,7 +1067,7 @@ def gaussian_mean_posterior(
     noise_var = _checks.positive("noise_var", noise_var)
     prior_var = _checks.positive("prior_var", prior_var)
     prior_mean = _checks.number("prior_mean", prior_mean)
-    precision = 1.0 / prior_var + x.shape[0] / noise_var  # 1 / tau_N^2
+    precision = 1.0 / prior_var + x.shape[0] / noise_var  # 1 / sigma_N^2
     post_var = torch.full((), 1.0 / precision, dtype=x.dtype, device=x.device)
     post_mean = post_var * (prior_mean / prior_var + x.sum() / noise_var)
     return post_mean, post_var
