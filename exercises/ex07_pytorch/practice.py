@@ -38,3 +38,10 @@ def average_state_dicts(
 ) -> dict[str, Tensor]:
     """Exercise 7.3: the (weighted) average of several state dicts of one architecture."""
     raise NotImplementedError("Exercise 7.3: average_state_dicts")
+
+
+def train_digits(
+    dataset: torch.utils.data.Dataset, *, seed: int, device: torch.device | str = "cpu"
+) -> nn.Module:
+    """Exercise 7.4 (open): train a digit classifier from ``dataset`` through a DataLoader."""
+    raise NotImplementedError("Exercise 7.4: train_digits")
