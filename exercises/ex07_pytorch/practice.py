@@ -41,7 +41,10 @@ def average_state_dicts(
 
 
 def train_digits(
-    dataset: torch.utils.data.Dataset, *, seed: int, device: torch.device | str = "cpu"
+    dataset: torch.utils.data.Dataset[tuple[Tensor, Tensor]],
+    *,
+    seed: int,
+    device: torch.device | str = "cpu",
 ) -> nn.Module:
     """Exercise 7.4 (open): train a digit classifier from ``dataset`` through a DataLoader."""
     raise NotImplementedError("Exercise 7.4: train_digits")
