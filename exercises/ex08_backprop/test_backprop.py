@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -22,7 +23,7 @@ REFERENCES = {
     "gradients": autograd.gradients,
 }
 # Other dlbook functions that would do an exercise's work; switched off like the reference.
-SAME_WORK = {
+SAME_WORK: dict[str, list[Callable[..., Any]]] = {
     "linear_backward": [calculus.linear_layer_gradients],
     "gradients": [autograd.gradients, autograd.topological_order],
 }
