@@ -264,6 +264,32 @@ def test_average_state_dicts_fixed_inputs(
     )
 
 
+def _states_after_writing_into_the_average(
+    result: dict[str, Tensor], args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> list[dict[str, Tensor]]:
+    for value in result.values():
+        value.fill_(-1)
+    states: list[dict[str, Tensor]] = args[0]
+    return states  # unchanged if every entry of the result is new
+
+
+def test_average_state_dicts_returns_new_tensors(
+    submission: types.ModuleType, device: torch.device
+) -> None:
+    check(
+        submission.average_state_dicts,
+        train.average_state_dicts,
+        [
+            Case(
+                "one batch-norm model, after writing -1 into the result", (_states(device, 1, 3),)
+            ),
+            Case("three, after writing -1 into the result", (_states(device, 3, 4),)),
+        ],
+        exercise="Exercise 7.3 (the result's tensors must be new, not the inputs')",
+        observe=_states_after_writing_into_the_average,
+    )
+
+
 def test_average_state_dicts_random_inputs(
     submission: types.ModuleType, device: torch.device
 ) -> None:
