@@ -1343,17 +1343,18 @@ def check(
     tensors must be on the inputs' device. Tuples, lists and mappings (e.g. a
     ``state_dict``) are compared entry by entry.
 
-    **A second device.** Once every case agrees, each case holding a tensor is graded
-    again with its tensors (and modules) moved to PyTorch's ``meta`` device, which has
-    shapes and dtypes but no values: a stand-in for a GPU on a CPU-only machine. Where the
-    reference runs there, the student's results must be on ``meta`` too, with the same
-    dtypes (values are not compared): a tensor made with ``torch.eye(n)`` instead of
-    ``torch.eye(n, device=x.device)`` ends up on the CPU and fails. Reading a number out
-    of a meta tensor gives 0 (``False``); a student's function that fails on meta for a
-    reason other than mixing devices (it needs real values) is not held to it. ``meta``:
-    ``None`` grades every case the reference can run on meta, ``False`` none (for
-    functions that need values, say so in the test), ``True`` requires that at least one
-    case can.
+    **A second device.** Once every case agrees, the first few cases holding a tensor
+    (at most four, within about a CPU second, and none whose reference took over a
+    quarter of a CPU second, such as a training run) are graded again with their tensors
+    (and modules) moved to PyTorch's ``meta`` device, which has shapes and dtypes but no
+    values: a stand-in for a GPU on a CPU-only machine. Where the reference runs there,
+    the student's results must be on ``meta`` too, with the same dtypes (values are not
+    compared): a tensor made with ``torch.eye(n)`` instead of ``torch.eye(n,
+    device=x.device)`` ends up on the CPU and fails. Reading a number out of a meta tensor
+    gives 0 (``False``); a student's function that fails on meta for a reason other than
+    mixing devices (it needs real values) is not held to it. ``meta=None`` (the default)
+    does this, ``meta=False`` skips it (for a function that needs values: say why in the
+    test), ``meta=True`` also takes slow cases and requires that at least one case runs.
 
     ``forbid`` names callables the statement forbids (``"torch.logsumexp"``,
     ``"torch.Tensor.softmax"``, or a whole module such as ``"torch.nn.functional"``):
@@ -1402,6 +1403,10 @@ def check(
 
 #: A case whose reference needs more CPU seconds than this is not repeated on meta.
 _META_CPU_SECONDS = 0.25
+#: The meta pass grades at most this many cases, and stops taking new ones once it has
+#: spent this many CPU seconds in the grading process.
+_META_CASES = 4
+_META_BUDGET = 1.0
 
 
 def _check_on_meta(
@@ -1427,7 +1432,10 @@ def _check_on_meta(
     torch.empty(1, device="meta") + 1
     if _SESSIONS:
         _SESSIONS[-1].close()
+    started = time.process_time()
     for plain in cases:
+        if graded >= _META_CASES or (graded and time.process_time() - started > _META_BUDGET):
+            break  # meta operations are slow: a few cases show where results are made
         case = _on_meta(plain)
         if case is None:
             continue
