@@ -1,0 +1,105 @@
+"""Chapter 13's GPT on a development split, to choose its settings without the validation text.
+
+    python benchmarks/lm_tune.py --tag base --steps 450
+    python benchmarks/lm_tune.py --tag dropout --steps 900 --dropout 0.1 --bf16
+
+The chapter judges its models on the last 10 % of the corpus (the validation text). To
+choose the GPT's settings without looking at that text, this script cuts the first 90 %
+(the chapter's training text) once more by position: it trains the BPE tokeniser and the
+GPT on the first 80 % of the corpus and scores the next 10 % (the *development* text),
+with the chapter's sliding-window evaluation (stride half the context) and its
+bits-per-character accounting. Every run starts from the same seeded weights and draws
+the same seeded batches, with AdamW (weight decay 0.1 on the weight matrices and
+embeddings only); ``--bf16`` runs the forward pass under ``torch.autocast`` with
+bfloat16 (the loss, weights and optimiser state in float32). The CPU seconds are the
+process time spent training (``time.process_time``, one thread, evaluation excluded).
+Each run appends one record to ``lm_tune.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+from dlbook import bpe, data, lm, optim
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--tag", required=True)
+    parser.add_argument("--steps", type=int, default=450)
+    parser.add_argument("--block", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--d", type=int, default=96)
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--lr", type=float, default=6e-3)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--vocab", type=int, default=512)
+    parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--evals", type=int, default=6)
+    parser.add_argument("--out", default=str(Path(__file__).with_name("lm_tune.json")))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    text = data.text_corpus()
+    n = len(text)
+    train_text, dev_text = text[: int(0.8 * n)], text[int(0.8 * n) : int(0.9 * n)]
+    tok = bpe.train_bpe(train_text, args.vocab)
+    train = torch.tensor(tok.encode(train_text))
+    dev_list = tok.encode(dev_text)
+    dev = torch.tensor(dev_list)
+    chars = len(tok.decode(dev_list[1:]))  # characters of the scored tokens
+
+    config = lm.GPTConfig(
+        vocab_size=tok.vocab_size, block_size=args.block, n_layer=args.layers,
+        n_head=args.heads, d_model=args.d, dropout=args.dropout,
+    )  # fmt: skip
+    model = lm.GPT(config, torch.Generator().manual_seed(0))
+    # weight decay on the weight matrices and embeddings only, not on biases and gains
+    groups = [
+        {"params": [p for p in model.parameters() if p.ndim == 2], "weight_decay": 0.1},
+        {"params": [p for p in model.parameters() if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.99))
+
+    def schedule(step: int) -> float:
+        return optim.warmup_cosine_lr(
+            step, lr=args.lr, warmup_steps=args.warmup, total_steps=args.steps,
+            lr_min=0.1 * args.lr, start_factor=0.01,
+        )  # fmt: skip
+
+    def dev_bpc() -> float:
+        nll = lm.evaluate_nll(model, dev, args.block, stride=args.block // 2)
+        return lm.bits_per_character(nll, len(dev) - 1, chars)
+
+    record = lm.train_lm(
+        model, opt, train, steps=args.steps, batch_size=args.batch, block_size=args.block,
+        generator=torch.Generator().manual_seed(0), eval_every=args.steps // args.evals,
+        evaluate=dev_bpc, lr_schedule=schedule,
+        autocast_dtype=torch.bfloat16 if args.bf16 else None,
+    )  # fmt: skip
+    out = Path(args.out)
+    doc = json.loads(out.read_text()) if out.exists() else {"about": __doc__, "runs": []}
+    doc["runs"] = [r for r in doc["runs"] if r["tag"] != args.tag]
+    doc["runs"].append(
+        {
+            "tag": args.tag,
+            "args": {k: v for k, v in vars(args).items() if k not in ("out", "tag", "evals")},
+            "torch": torch.__version__,
+            "machine": platform.processor() or platform.machine(),
+            "record": [{"step": s, "cpu_seconds": c, "dev_bpc": b} for s, c, b in record],
+        }
+    )
+    out.write_text(json.dumps(doc, indent=1) + "\n")
+    for s, c, b in record:
+        print(f"{args.tag}: step {s:5d}  cpu {c:7.1f} s  dev {b:.4f} bpc", flush=True)
+
+
+if __name__ == "__main__":
+    main()
