@@ -188,11 +188,11 @@ def adagrad_update(
     .. math::
 
         \mathbf{s}_t = \mathbf{s}_{t-1} + \mathbf{g} \odot \mathbf{g}, \qquad
-        \btheta_{t+1} = \btheta_t - \frac{\eta}{1 + (t - 1)\,\delta}\,
+        \btheta_{t+1} = \btheta_t - \frac{\eta}{1 + (t - 1)\, d}\,
         \frac{\mathbf{g}}{\sqrt{\mathbf{s}_t} + \epsilon}
 
     with :math:`\mathbf{g} = \nabla \hat R(\btheta_t) + \omega \btheta_t`, the learning-rate
-    decay :math:`\delta` (zero by default) and :math:`\mathbf{s}_0` the initial accumulator
+    decay :math:`d` (zero by default) and :math:`\mathbf{s}_0` the initial accumulator
     value; :math:`\epsilon` sits outside the square root, as in ``torch.optim.Adagrad``.
     Defined in Chapter 9 (adaptive methods).
 
@@ -205,7 +205,7 @@ def adagrad_update(
     lr : float, default 1e-2
         :math:`\eta`.
     lr_decay : float, default 0
-        :math:`\delta \ge 0`.
+        :math:`d \ge 0`.
     weight_decay : float, default 0
         :math:`\omega \ge 0`, added to the gradient as :math:`\omega \btheta_t`.
     eps : float, default 1e-10

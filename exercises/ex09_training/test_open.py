@@ -142,6 +142,7 @@ def _switched_off(*args: Any, **kwargs: Any) -> Any:
     )
 
 
+# ---------------------------------------------------------------------- Exercise 9.5
 @pytest.mark.points(4)
 @pytest.mark.parametrize(("patience", "max_epochs"), [(5, 60), (12, 60), (3, 6)])
 def test_stops_by_the_rule_and_restores_the_best_epoch(
