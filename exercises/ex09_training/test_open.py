@@ -12,8 +12,9 @@ requires that the function
 3. left the model holding the weights of the best epoch (the earliest with the lowest
    validation loss).
 
-The problem makes the difference visible: a network with dropout trained on digits whose
-training labels are 30 % wrong, so that the validation loss falls and then rises.
+The problem makes the difference visible: a network with dropout trained on digits with
+30 % of the training labels redrawn at random, so that the validation loss falls and then
+rises.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ REFERENCES = {"fit_early_stopping": reference_fit_early_stopping}
 
 
 def problem(device: torch.device) -> tuple[nn.Module, list[tuple[Tensor, Tensor]], Any]:
-    """A dropout MLP, 9 mini-batches of digits with 30 % wrong labels, clean validation."""
+    """A dropout MLP, 9 mini-batches of digits (30 % of labels redrawn), clean validation."""
     digits = dlbook.data.load_digits(device=device)
     g = torch.Generator().manual_seed(0)
     replace = torch.rand(len(digits.y_train), generator=g) < 0.3
