@@ -29,6 +29,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "EarlyStopping",
+    "NonFiniteNormError",
     "Optimizer",
     "RMSprop",
     "adagrad_update",
@@ -433,6 +434,14 @@ def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:
     return 0.5 * weight_decay * sum((p * p).sum() for p in tensors)  # type: ignore[return-value]
 
 
+class NonFiniteNormError(ValueError, RuntimeError):
+    """The total gradient norm is NaN or infinite and ``error_if_nonfinite`` was set.
+
+    Both a ``ValueError`` (the book's rule for bad input) and a ``RuntimeError`` (what
+    ``torch.nn.utils.clip_grad_norm_`` raises), so code written for either catches it.
+    """
+
+
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -479,8 +488,9 @@ def clip_grad_norm_(
         If ``parameters`` holds something other than tensors.
     ValueError
         If ``max_norm`` is negative or ``norm_type`` is not positive.
-    RuntimeError
-        If ``error_if_nonfinite`` and the total norm is not finite (torch's exception).
+    NonFiniteNormError
+        If ``error_if_nonfinite`` and the total norm is not finite: a ``ValueError`` and
+        also a ``RuntimeError``, the type torch raises.
 
     References
     ----------
@@ -514,7 +524,7 @@ def clip_grad_norm_(
     )  # (number of tensors,)
     total: Tensor = torch.linalg.vector_norm(norms, p_norm)
     if error_if_nonfinite and not bool(torch.isfinite(total)):
-        raise RuntimeError(
+        raise NonFiniteNormError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the "
             "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"

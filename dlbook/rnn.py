@@ -4,7 +4,8 @@ The module follows the chapter. :func:`rnn_forward` runs the vanilla recurrence
 :math:`\mathbf{h}_t = \tanh(W_{ih}\mathbf{x}_t + \mathbf{b}_{ih} + W_{hh}\mathbf{h}_{t-1} +
 \mathbf{b}_{hh})`, :func:`rnn_bptt` differentiates it by hand (backpropagation through
 time), :func:`state_jacobian_norms` measures how fast gradients vanish or explode along
-the sequence and :func:`clip_grad_norm_` is the cure for the second problem. The gated
+the sequence and :func:`clip_grad_norm_` (Chapter 9's :func:`dlbook.optim.clip_grad_norm_`,
+re-exported) is the cure for the second problem. The gated
 cells :func:`lstm_cell` and :func:`gru_cell` follow PyTorch's conventions (gate order,
 two biases, the GRU's reset gate applied after the hidden-state product). The layers
 :class:`RNN`, :class:`LSTM` and :class:`GRU` take ``torch.nn.RNN``/``LSTM``/``GRU``'s
@@ -18,7 +19,6 @@ Shapes: :math:`T` steps, :math:`B` sequences in a batch, :math:`F` input feature
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import NamedTuple
 
 import torch
@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dlbook import _checks
+from dlbook.optim import clip_grad_norm_  # Chapter 9; re-exported: Chapter 11 uses it
 
 __all__ = [
     "GRU",
@@ -413,91 +414,6 @@ def state_jacobian_norms(
         jacobian = (jacobian * local[t]) @ weight_hh
         norms.append(torch.linalg.matrix_norm(jacobian, ord=2))
     return torch.stack(norms)
-
-
-def clip_grad_norm_(
-    parameters: Tensor | Iterable[Tensor],
-    max_norm: float,
-    norm_type: float = 2.0,
-    error_if_nonfinite: bool = False,
-    foreach: bool | None = None,
-) -> Tensor:
-    r"""Rescale the gradients of ``parameters`` in place to a global norm of at most ``max_norm``.
-
-    With :math:`\nabla_{\boldsymbol\theta} L` all gradients viewed as one vector and
-    :math:`p` = ``norm_type``,
-
-    .. math::
-
-        \nabla_{\boldsymbol\theta} L \leftarrow \nabla_{\boldsymbol\theta} L \cdot
-        \min\Bigl(1, \frac{G}{\lVert \nabla_{\boldsymbol\theta} L \rVert_p + 10^{-6}}\Bigr)
-
-    (Chapter 11, section "Gradient clipping"), exactly as
-    ``torch.nn.utils.clip_grad_norm_``: same arguments, the same :math:`10^{-6}`, the
-    total norm (before clipping) returned.
-
-    Parameters
-    ----------
-    parameters : Tensor or iterable of Tensor
-        Tensors whose ``.grad`` is clipped; those without a gradient are skipped.
-    max_norm : float
-        :math:`G`.
-    norm_type : float, default 2.0
-        :math:`p`; ``float("inf")`` for the largest absolute entry.
-    error_if_nonfinite : bool, default False
-        Raise if the total norm is NaN or infinite (else the gradients become NaN).
-    foreach : bool or None
-        Accepted for compatibility with PyTorch and ignored (there is one code path).
-
-    Returns
-    -------
-    Tensor, shape ()
-        :math:`\lVert \nabla_{\boldsymbol\theta} L \rVert_p` before clipping.
-
-    Raises
-    ------
-    ValueError
-        If ``max_norm`` is negative, ``norm_type`` is not positive, gradients lie on
-        different devices, or the norm is not finite and ``error_if_nonfinite`` is set.
-
-    References
-    ----------
-    R. Pascanu, T. Mikolov, Y. Bengio, "On the difficulty of training recurrent neural
-    networks", ICML 2013.
-
-    Examples
-    --------
-    >>> w = torch.zeros(2, requires_grad=True)
-    >>> w.grad = torch.tensor([3.0, 4.0])
-    >>> clip_grad_norm_([w], max_norm=1.0)
-    tensor(5.)
-    >>> w.grad
-    tensor([0.6000, 0.8000])
-    """
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
-    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or max_norm < 0:
-        raise ValueError(f"max_norm must be a number >= 0, got {max_norm!r}")
-    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or not norm_type > 0:
-        raise ValueError(f"norm_type must be a number > 0 (or inf), got {norm_type!r}")
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
-        return torch.tensor(0.0)
-    where = grads[0].device
-    for g in grads:
-        if g.device != where:
-            raise ValueError(f"gradients lie on {where} and {g.device}: clip each device alone")
-    norms = torch.stack([torch.linalg.vector_norm(g, ord=norm_type) for g in grads])
-    total: Tensor = torch.linalg.vector_norm(norms, ord=norm_type)
-    if error_if_nonfinite and not bool(torch.isfinite(total)):
-        raise ValueError(
-            f"the total norm of order {norm_type} of the gradients is {float(total)}: "
-            "set error_if_nonfinite=False to clip anyway"
-        )
-    factor = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-    for g in grads:
-        g.mul_(factor.to(g.dtype))
-    return total
 
 
 # --------------------------------------------------------------------------------------
