@@ -15,6 +15,7 @@ Each module serves one topic of the book and says which chapter defines what:
 ``dlbook.prob``           densities, Gaussians, entropy, KL, mutual information (Ch. 4)
 ``dlbook.linear``         linear regression: features, ridge, lasso (Chapter 5)
 ``dlbook.logistic``       log-sum-exp, softmax, logistic and softmax regression (Ch. 6)
+``dlbook.activations``    activation functions and their derivatives (Chapter 8)
 ``dlbook.autograd``       a reverse-mode automatic differentiation engine (Chapter 8)
 ``dlbook.nn``             activations and an MLP on that engine (Chapter 8)
 ``dlbook.optim``          SGD, momentum, RMSProp, Adam(W), schedules (Chapter 9)
@@ -44,6 +45,7 @@ from dlbook.devices import available_devices, device, generator, seed_everything
 
 if TYPE_CHECKING:
     from dlbook import (
+        activations,
         attention,
         autograd,
         book,
@@ -76,6 +78,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "activations",
     "attention",
     "autograd",
     "book",
@@ -108,6 +111,7 @@ _SUBMODULES = (
 
 __all__ = [
     "__version__",
+    "activations",
     "attention",
     "autograd",
     "available_devices",

@@ -34,6 +34,7 @@ from torch import nn
 from dlbook import autograd, calculus, data, layers, linalg, logistic, optim, prob, train
 
 MODULES = [
+    "activations",
     "linalg",
     "calculus",
     "prob",
