@@ -20,7 +20,11 @@ Each trained generator is also scored with Jacobian-based truncation (Tanielian 
 2020; ``gan.truncated_sample``) at each fraction kept in ``KEEPS``: the same seeded codes
 (``1000 + seed``), ``ceil(2500 / keep)`` of them, the 2,500 with the smallest Jacobian norm
 kept. Training once and scoring every ``keep`` gives the same numbers as
-``gan.fit_and_sample(..., keep=keep)`` would, without training once per ``keep``.
+``gan.fit_and_sample(..., keep=keep)`` would, without training once per ``keep``. And it
+is scored with discriminator rejection sampling (Azadi et al. 2019; ``score``): a fresh
+one-sample discriminator trained against the frozen generator, then
+``gan.rejection_sample`` (``--no-drs`` skips it). Chapter 16, section 16.6, reads these
+scores from ``benchmarks/gan_modes.json``.
 """
 
 from __future__ import annotations
@@ -99,6 +103,70 @@ def train(samples: torch.Tensor, *, seed: int, steps: int, **kwargs: object) -> 
     return net
 
 
+#: Steps of the density-ratio classifier of the discriminator rejection sampling.
+DRS_STEPS = 6000
+
+
+def score(
+    net: gan.Generator,
+    samples: torch.Tensor,
+    centres: torch.Tensor,
+    std: float,
+    *,
+    seed: int,
+    drs: bool = True,
+) -> dict[str, object]:
+    """VEEGAN's scores of a trained generator: plain, truncated at each ``KEEPS``, and DRS.
+
+    Plain samples: 2,500 codes drawn with seed ``1000 + seed`` (as ``gan.fit_and_sample``).
+    Truncated: ``gan.truncated_sample`` from the same seed. DRS (Azadi et al. 2019): a fresh
+    one-sample discriminator (three hidden layers of 128 units, initial weights and draws
+    from seed ``10_000 + seed``) trained by ``gan.train_discriminator`` against the frozen
+    generator for ``DRS_STEPS`` steps of 512 real and 512 generated samples (Adam, rate
+    falling from 1e-3 to 0), then ``gan.rejection_sample`` from seed ``1000 + seed``; its
+    CPU seconds (classifier and sampling) are reported separately.
+    """
+    n = metrics.VEEGAN_NUM_SAMPLES
+    plain = metrics.mode_coverage(
+        net.sample(n, generator=seeded_generator(1000 + seed)).double(), centres, std
+    )
+    out: dict[str, object] = {
+        "modes": plain.modes,
+        "num_modes": plain.num_modes,
+        "high_quality": plain.high_quality,
+    }
+    truncated = {}
+    for keep in KEEPS:
+        cut = gan.truncated_sample(net, n, keep=keep, generator=seeded_generator(1000 + seed))
+        kept = metrics.mode_coverage(cut.double(), centres, std)
+        truncated[str(keep)] = {"modes": kept.modes, "high_quality": kept.high_quality}
+    out["truncated"] = truncated
+    if drs:
+        start = time.process_time()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(10_000 + seed)
+            critic = gan.Discriminator(samples.shape[1], hidden=128, depth=3)
+        gan.train_discriminator(
+            critic,
+            net,
+            samples,
+            steps=DRS_STEPS,
+            batch_size=512,
+            lr=1e-3,
+            generator=seeded_generator(10_000 + seed),
+        )
+        drawn = gan.rejection_sample(net, critic, n, generator=seeded_generator(1000 + seed))
+        cpu = time.process_time() - start
+        kept = metrics.mode_coverage(drawn.double(), centres, std)
+        out["rejected"] = {
+            "modes": kept.modes,
+            "high_quality": kept.high_quality,
+            "steps": DRS_STEPS,
+            "cpu_seconds": round(cpu, 1),
+        }
+    return out
+
+
 def problems() -> dict[str, tuple[torch.Tensor, torch.Tensor, float]]:
     """The two data sets of section 16.5: samples, true modes and their std."""
     ring, _ = data.gaussian_ring(20_000, seed=0)
@@ -117,6 +185,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("gan_modes.json"))
     parser.add_argument("--merge", type=Path, nargs="+", help="join these result files")
+    parser.add_argument("--no-drs", dest="drs", action="store_false", help="skip DRS")
     parser.add_argument(
         "--variant", default="PacGAN2 recipe", choices=list(VARIANTS), help="see VARIANTS"
     )
@@ -136,39 +205,11 @@ def main() -> None:
             kwargs = {**RECIPE, **VARIANTS[args.variant]}
             net = train(samples, seed=seed, steps=args.steps, **kwargs)
             cpu = time.process_time() - start
-            drawn = net.sample(metrics.VEEGAN_NUM_SAMPLES, generator=seeded_generator(1000 + seed))
-            score = metrics.mode_coverage(drawn.double(), centres, std)
-            truncated = {}
-            for keep in KEEPS:
-                cut = gan.truncated_sample(
-                    net,
-                    metrics.VEEGAN_NUM_SAMPLES,
-                    keep=keep,
-                    generator=seeded_generator(1000 + seed),
-                )
-                kept = metrics.mode_coverage(cut.double(), centres, std)
-                truncated[str(keep)] = {"modes": kept.modes, "high_quality": kept.high_quality}
-            runs.append(
-                {
-                    "problem": name,
-                    "variant": args.variant,
-                    "seed": seed,
-                    "modes": score.modes,
-                    "num_modes": score.num_modes,
-                    "high_quality": score.high_quality,
-                    "cpu_seconds": round(cpu, 1),
-                    "truncated": truncated,
-                }
-            )
-            cuts = ", ".join(
-                f"keep {k}: {v['modes']} modes {v['high_quality']:.1%}"
-                for k, v in truncated.items()
-            )
-            print(
-                f"{name} seed {seed}: {score.modes}/{score.num_modes} modes, "
-                f"{score.high_quality:.1%} high quality, {cpu:.0f} s CPU; {cuts}",
-                flush=True,
-            )
+            run = {"problem": name, "variant": args.variant, "seed": seed}
+            run.update(score(net, samples, centres, std, seed=seed, drs=args.drs))
+            run["cpu_seconds"] = round(cpu, 1)
+            runs.append(run)
+            print(f"{name} seed {seed}: {json.dumps(run)}", flush=True)
     print(f"\n{'problem':8} {'modes':>6} {'high quality':>13}  seeds")
     for name in args.problems:
         mine = [r for r in runs if r["problem"] == name]
@@ -179,6 +220,7 @@ def main() -> None:
         "recipe": RECIPE,
         "variants": VARIANTS,
         "keeps": KEEPS,
+        "drs_steps": DRS_STEPS,
         "steps": args.steps,
         "threads": args.threads,
         "torch": torch.__version__,
