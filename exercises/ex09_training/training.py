@@ -13,7 +13,7 @@ from __future__ import annotations
 import math  # noqa: F401 (you will want it)
 from collections.abc import Callable, Sequence
 
-import torch  # noqa: F401 (you will want it)
+import torch  # you will want it
 from torch import Tensor
 
 
