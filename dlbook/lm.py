@@ -194,6 +194,11 @@ def _as_text(tokens: Sequence[int]) -> str:
     return "".join(map(chr, tokens))
 
 
+def _ngram_counts(text: str, n: int) -> Counter[str]:
+    """How often each n-gram (a substring of ``n`` tokens, one character each) occurs."""
+    return Counter(text[i : i + n] for i in range(len(text) - n + 1))
+
+
 class KneserNey:
     r"""An interpolated Kneser-Ney n-gram model of any order.
 
@@ -258,12 +263,11 @@ class KneserNey:
         if discount is not None:
             _real("discount", discount, low=0.0, high=1.0)
         text = _as_text(_token_list("tokens", tokens, vocab_size))
+        self._text, self._discount = text, discount
         n = self.order
         # tables[n]: the n-gram counts c(g); tables[k], k < n: the continuation counts
         # N1+(. g), the number of distinct tokens seen right before the k-gram g
-        tables: dict[int, Counter[str]] = {
-            n: Counter(text[i : i + n] for i in range(len(text) - n + 1))
-        }
+        tables: dict[int, Counter[str]] = {n: _ngram_counts(text, n)}
         for k in range(n - 1, 0, -1):
             longer = {text[i : i + k + 1] for i in range(len(text) - k)}  # distinct (k+1)-grams
             tables[k] = Counter(g[1:] for g in longer)
@@ -273,18 +277,51 @@ class KneserNey:
         self._types: dict[int, Counter[str]] = {}
         self.discounts: dict[int, float] = {}
         for k, table in tables.items():
-            total: Counter[str] = Counter()
-            types: Counter[str] = Counter()
-            for gram, count in table.items():
-                total[gram[:-1]] += count
-                types[gram[:-1]] += 1
-            self._totals[k], self._types[k] = total, types
-            if discount is not None:
-                self.discounts[k] = float(discount)
-            else:
-                freq = Counter(table.values())
-                n1, n2 = freq[1], freq[2]
-                self.discounts[k] = n1 / (n1 + 2 * n2) if n1 + n2 > 0 else 0.5
+            self._add_order(k, table)
+
+    def _add_order(self, k: int, table: Counter[str]) -> None:
+        """Store order ``k``'s table with its history totals, follower counts and discount."""
+        total: Counter[str] = Counter()
+        types: Counter[str] = Counter()
+        for gram, count in table.items():
+            total[gram[:-1]] += count
+            types[gram[:-1]] += 1
+        self._tables[k], self._totals[k], self._types[k] = table, total, types
+        if self._discount is not None:
+            self.discounts[k] = float(self._discount)
+        else:
+            freq = Counter(table.values())
+            n1, n2 = freq[1], freq[2]
+            self.discounts[k] = n1 / (n1 + 2 * n2) if n1 + n2 > 0 else 0.5
+
+    def at_order(self, order: int) -> KneserNey:
+        r"""The model of order ``order`` (at most this one's) on the same training text.
+
+        Its lower orders are this model's continuation counts (shared, not copied): only
+        the n-gram counts of its own highest order are counted anew. So a sweep over
+        orders costs one model of the largest order, not one model per order.
+
+        Examples
+        --------
+        >>> text = [0, 1, 0, 1, 0, 2, 1, 0]
+        >>> small = KneserNey(text, order=3, vocab_size=3).at_order(2)
+        >>> small.prob([1], 0) == KneserNey(text, order=2, vocab_size=3).prob([1], 0)
+        True
+        """
+        n = _positive_int("order", order)
+        if n > self.order:
+            raise ValueError(f"order must be at most this model's {self.order}, got {order!r}")
+        if n == self.order:
+            return self
+        smaller = object.__new__(KneserNey)
+        smaller.order, smaller.vocab_size = n, self.vocab_size
+        smaller._text, smaller._discount = self._text, self._discount
+        smaller._tables = {k: self._tables[k] for k in range(1, n)}
+        smaller._totals = {k: self._totals[k] for k in range(1, n)}
+        smaller._types = {k: self._types[k] for k in range(1, n)}
+        smaller.discounts = {k: self.discounts[k] for k in range(1, n)}
+        smaller._add_order(n, _ngram_counts(self._text, n))
+        return smaller
 
     @property
     def num_counts(self) -> int:

@@ -198,6 +198,30 @@ def test_kneser_ney_is_a_distribution(train: list[int], order: int, context: lis
     assert all(smoothed.prob(context, w) > 0 for w in range(4))
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(0, 3), min_size=1, max_size=60),
+    st.integers(1, 6),
+    st.data(),
+    st.sampled_from([None, 0.5]),
+)
+def test_kneser_ney_at_order_is_the_model_of_that_order(
+    train: list[int], order: int, data: st.DataObject, discount: float | None
+) -> None:
+    # the shared-table shortcut against a model counted from scratch at that order
+    n = data.draw(st.integers(1, order))
+    test = data.draw(st.lists(st.integers(0, 3), min_size=1, max_size=12))
+    smaller = lm.KneserNey(train, order, 4, discount=discount).at_order(n)
+    direct = lm.KneserNey(train, n, 4, discount=discount)
+    assert smaller.order == n and smaller.num_counts == direct.num_counts
+    assert smaller.discounts == direct.discounts
+    for t in range(len(test)):  # the same sums in the same order: exactly equal
+        for w in range(4):
+            assert smaller.prob(test[:t], w) == direct.prob(test[:t], w)
+    with pytest.raises(ValueError, match="order"):
+        direct.at_order(n + 1)
+
+
 def test_kneser_ney_nll_is_the_mean_of_log_probs() -> None:
     model = lm.KneserNey(TINY, 3, 5)
     test = [0, 1, 4, 2, 0]
