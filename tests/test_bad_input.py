@@ -461,6 +461,9 @@ HAND_COVERED = {
     "nn.relu_prime",
     "nn.sigmoid",
     "nn.sigmoid_prime",  # the same objects as in autograd, calculus and logistic
+    "activations.relu_prime",
+    "activations.sigmoid",
+    "activations.sigmoid_prime",  # re-exports of calculus's and logistic's, tested there
     *(
         f"autograd.{n}"
         for n in (
