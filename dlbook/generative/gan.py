@@ -627,7 +627,7 @@ def jacobian_norm(generator_net: Generator, z: Tensor) -> Tensor:
        \mathbf{z}} \Bigr\rVert_F = \Bigl(\sum_{i, j} \Bigl(\frac{\partial G_i}{\partial
        z_j}\Bigr)^2\Bigr)^{1/2}
 
-    (Chapter 16, sharpening by truncation). A large value means the generator stretches
+    (Chapter 16, correcting the samples). A large value means the generator stretches
     a small neighbourhood of :math:`\mathbf{z}` over a long stretch of data space, as it
     must on a bridge between two disconnected modes (Tanielian et al. 2020). The rows of
     ``z`` are independent (the network has no batch statistics), so row :math:`i` of
@@ -690,9 +690,9 @@ def truncated_sample(
 ) -> Tensor:
     r"""Draw samples, rejecting the codes where the generator's Jacobian is largest.
 
-    Jacobian-based truncation (Tanielian et al. 2020; Chapter 16, sharpening by
-    truncation): draw :math:`n = \lceil N / \kappa \rceil` codes
-    :math:`\mathbf{z} \sim \mathcal{N}(\mathbf{0}, I)` with :math:`\kappa` = ``keep``,
+    Jacobian-based truncation (Tanielian et al. 2020; Chapter 16, correcting the
+    samples): draw :math:`n = \lceil N / \mathrm{keep} \rceil` codes
+    :math:`\mathbf{z} \sim \mathcal{N}(\mathbf{0}, I)`,
     keep the :math:`N` with the smallest :func:`jacobian_norm`, in the order drawn, and
     return their images,
 
@@ -700,7 +700,7 @@ def truncated_sample(
 
     with :math:`J_{(N)}` the :math:`N`-th smallest of the :math:`n` norms. The kept
     samples are no longer draws from :math:`G`'s push-forward of the Gaussian: the
-    truncation trades a fraction :math:`1 - \kappa` of the generator's mass, the part it
+    truncation trades a fraction :math:`1 - \mathrm{keep}` of the generator's mass, the part it
     stretches thinnest, for sharper samples. With ``keep=1`` this is
     :meth:`Generator.sample`.
 
@@ -710,7 +710,7 @@ def truncated_sample(
     num_samples : int
         :math:`N`, the samples returned.
     keep : float
-        :math:`\kappa \in (0, 1]`, the fraction of drawn codes kept.
+        In (0, 1]: the fraction of drawn codes kept.
     generator : torch.Generator
         Source of the codes (:meth:`Generator.latent`).
 
