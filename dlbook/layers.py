@@ -519,7 +519,7 @@ def dropout(
 
     .. math::
 
-        y = \frac{\mathbf{m} \odot \vx}{1 - p}, \qquad m_j \sim \text{Bernoulli}(1 - p),
+        y = \frac{\mathbf{r} \odot \vx}{1 - p}, \qquad r_j \sim \text{Bernoulli}(1 - p),
         \qquad \E[y_j] = x_j,
 
     so no rescaling is needed at test time, where dropout is the identity. Defined in
