@@ -19,6 +19,7 @@ from sklearn.linear_model import Perceptron
 from dlbook import history
 
 BIB = Path(__file__).resolve().parents[1] / "book" / "references.bib"
+CHAPTER = Path(__file__).resolve().parents[1] / "book" / "ch01_history.md"
 PYTHON_GATES: dict[str, Callable[[bool, bool], bool]] = {
     "AND": lambda a, b: a and b,
     "OR": lambda a, b: a or b,
@@ -286,6 +287,15 @@ def test_every_timeline_and_ilsvrc_key_is_in_the_bibliography() -> None:
     winners = [r for r in history.ILSVRC_RESULTS if r.place == 1]
     errors = [r.top5_error for r in sorted(winners, key=lambda r: r.year)]
     assert errors == sorted(errors, reverse=True)  # each winner improved on the last
+
+
+def test_every_timeline_and_ilsvrc_key_is_cited_in_chapter_1() -> None:
+    # the timeline's caption says each event is cited in the text
+    cited = set()
+    for group in re.findall(r"\{cite\}`([^`]+)`", CHAPTER.read_text()):
+        cited |= {key.strip() for key in group.split(",")}
+    keys = {e.key for e in history.TIMELINE} | {r.key for r in history.ILSVRC_RESULTS}
+    assert keys <= cited, sorted(keys - cited)
 
 
 def test_timeline_has_no_long_gap_after_1943_and_names_the_laureates_work() -> None:
