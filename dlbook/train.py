@@ -261,9 +261,11 @@ def make_loader(
     Raises
     ------
     TypeError
-        If ``X`` or ``y`` is not a tensor (or ``X`` a map-style dataset without ``y``).
+        If ``X`` is neither a tensor (with a tensor ``y``) nor a map-style dataset (without
+        ``y``): an ``IterableDataset``, a list, a dataset given together with ``y``.
     ValueError
-        If ``X`` and ``y`` have different lengths or ``batch_size`` is not positive.
+        If ``X`` and ``y`` have different lengths, ``batch_size`` is not positive or
+        ``num_workers`` is negative.
 
     Examples
     --------

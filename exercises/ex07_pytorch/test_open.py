@@ -8,7 +8,8 @@ serves, and requires that the returned model
    in evaluation mode, without gradients);
 2. was trained on at most 10 epochs' worth of examples (fetches counted by the dataset);
 3. is reproducible: two calls with the same ``seed``, from different global random
-   states, give the same validation logits; another seed gives a different model.
+   states, give the same validation logits, and the call leaves the global (CPU) random
+   state as it found it; another seed gives a different model.
 
 ``dlbook.train``'s loop helpers are switched off while the function runs.
 """
@@ -25,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 
 import dlbook.data
 from dlbook import train
-from dlbook.grading import NotImplementedYetError, run_with_timeout
+from dlbook.grading import NotImplementedYetError, run_with_timeout, with_references_hidden
 
 EXERCISE = "Exercise 7.4"
 SUBMISSION = "practice.py"
@@ -87,13 +88,17 @@ def _run(
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> tuple[nn.Module, CountingDigits]:
+    student = submission.train_digits
     if request.config.getoption("--solutions") != "reference":
+        hidden = [train.fit, train.train_epoch, train.make_loader]
         for name in ("fit", "train_epoch", "make_loader"):
             monkeypatch.setattr(train, name, _switched_off)
+        # and under any name the student's file imported them as
+        student = with_references_hidden(student, hidden, exercise=EXERCISE)
     dataset = CountingDigits()
     try:
         model = run_with_timeout(
-            submission.train_digits,
+            student,
             (dataset,),
             {"seed": seed, "device": device},
             seconds=120.0,
@@ -156,7 +161,13 @@ def test_reproducible_from_the_seed(
     request: pytest.FixtureRequest,
 ) -> None:
     torch.manual_seed(11)
+    before = torch.random.get_rng_state()
     first, _ = _run(submission, 3, device, monkeypatch, request)
+    assert torch.equal(torch.random.get_rng_state(), before), (
+        f"{EXERCISE}: `train_digits` changed the global random state (torch.manual_seed, "
+        "or a DataLoader shuffling without a generator): seed a torch.Generator for the "
+        "shuffling and draw the initial weights inside torch.random.fork_rng"
+    )
     torch.manual_seed(12)  # another global state: the result must not depend on it
     torch.rand(5)
     second, _ = _run(submission, 3, device, monkeypatch, request)
