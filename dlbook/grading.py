@@ -56,7 +56,9 @@ __all__ = [
     "check_raises",
     "describe",
     "load_submission",
+    "references_hidden",
     "run_with_timeout",
+    "with_references_hidden",
 ]
 
 
@@ -1088,6 +1090,100 @@ def _call_student(
     if not inputs_may_change:
         _check_inputs_untouched(case, args, kwargs, exercise=exercise, name=name)
     return result, args, kwargs
+
+
+@contextlib.contextmanager
+def references_hidden(
+    function: Callable[..., Any],
+    references: Sequence[Callable[..., Any]],
+    *,
+    exercise: str,
+    forbid: Sequence[str] = (),
+) -> Iterator[Callable[..., Any]]:
+    """A block in which ``references`` are switched off; yields ``function``, watched.
+
+    For graders that call the student's function themselves (the open tasks, graded on a
+    measured property rather than with :func:`check`): inside the block the references
+    are hidden as :func:`check` hides them, every binding of them in ``dlbook`` and in
+    the student's module (``from dlbook.history import margin_perceptron as helper``
+    included, which patching the dlbook module alone would miss), and any call running
+    their code under another name is stopped; ``forbid`` is as for :func:`check`. Each
+    call of the yielded function that used a hidden reference raises
+    :class:`ReferenceUsedError` (:class:`ForbiddenCallError` for a forbidden call), even
+    if the student's code caught the exception; ``NotImplementedError`` becomes
+    :class:`NotImplementedYetError`. The references may be functions or classes (a class
+    is switched off as a callable). The grader's own code inside the block must not call
+    what is switched off. :func:`with_references_hidden` is the same, one call at a time.
+    """
+    references = list(references)
+    for forbidden in forbid:  # a name that does not resolve is the test's mistake: say so now
+        _resolve_forbidden(forbidden)
+    name = getattr(function, "__name__", "your function")
+    functions = [r for r in references if isinstance(_innermost(r), types.FunctionType)]
+    for reference in references:
+        if function is reference or (reference in functions and _is_reference(function, reference)):
+            raise ReferenceUsedError(
+                f"{exercise}: `{name}` is the dlbook function {_label(reference)} itself. "
+                "Write the function yourself."
+            )
+    module = sys.modules.get(getattr(function, "__module__", "") or "")
+    namespaces = [vars(module)] if module is not None else []
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
+        try:
+            try:
+                result = function(*args, **kwargs)
+            finally:
+                sys.setprofile(hook)  # re-armed: a hook that raised is switched off by Python
+            if hits:
+                raise _ReferenceCalled(hits[0])
+        except NotImplementedError:
+            raise NotImplementedYetError(
+                f"{exercise}: `{name}` is not implemented yet (it raises NotImplementedError). "
+                f"Replace the `raise NotImplementedError` line in {_source_file(function)} "
+                "with your code."
+            ) from None
+        except _ReferenceCalled as called:
+            label = str(called.args[0])
+            if label.startswith(_FORBIDDEN):
+                raise ForbiddenCallError(
+                    f"{exercise}: `{name}` called {label[len(_FORBIDDEN) :]}, which the "
+                    "exercise's statement (README.md) forbids; it is unavailable while your "
+                    "code runs. Write that step yourself."
+                ) from None
+            raise ReferenceUsedError(
+                f"{exercise}: `{name}` called {label}, a dlbook function that does this "
+                "exercise's work. It is unavailable while your code runs: write it yourself."
+            ) from None
+        return result
+
+    watched.__name__ = name
+    with contextlib.ExitStack() as stack:
+        if references:
+            stack.enter_context(_reference_hidden(references[0], namespaces, references[1:]))
+        stack.enter_context(_forbidden(forbid, namespaces))
+        hits = stack.enter_context(_watch_calls(_code_keys(functions)))
+        hook = sys.getprofile()
+        yield watched
+
+
+def with_references_hidden(
+    function: Callable[..., Any],
+    references: Sequence[Callable[..., Any]],
+    *,
+    exercise: str,
+    forbid: Sequence[str] = (),
+) -> Callable[..., Any]:
+    """``function`` wrapped so that each call runs inside :func:`references_hidden`."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # pytest shows the student's frames, not the grader's
+        with references_hidden(function, references, exercise=exercise, forbid=forbid) as call:
+            return call(*args, **kwargs)
+
+    run.__name__ = getattr(function, "__name__", "your function")
+    return run
 
 
 def _source_file(function: Callable[..., Any]) -> str:

@@ -498,3 +498,68 @@ def test_forbid_names_must_exist() -> None:
         grading.check(torch.negative, torch.neg, cases, exercise="E", forbid=["nosuchmodule.f"])
     with pytest.raises(AttributeError):
         grading.check(torch.negative, torch.neg, cases, exercise="E", forbid=["torch.no_such_fn"])
+
+
+# ---------------------------------------------------------------------- open tasks
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from dlbook.data import one_hot as _answer\n"
+        "def one_hot(labels, num_classes):\n    return _answer(labels, num_classes)\n",
+        "import dlbook.data\n"
+        "def one_hot(labels, num_classes):\n    try:\n"
+        "        return dlbook.data.one_hot(labels, num_classes)\n"
+        "    except BaseException:\n        return None\n",
+    ],
+    ids=["imported-alias", "swallowing-except"],
+)
+def test_open_task_helpers_hide_the_reference_under_any_name(tmp_path: Path, source: str) -> None:
+    """What an open task's grader calls itself: the reference is off under any binding."""
+    module = student(tmp_path, source)
+    run = grading.with_references_hidden(module.one_hot, [dlbook.data.one_hot], exercise="Ex")
+    with pytest.raises(grading.ReferenceUsedError, match=r"dlbook\.data\.one_hot"):
+        run(torch.tensor([1]), 2)
+    with (
+        grading.references_hidden(module.one_hot, [dlbook.data.one_hot], exercise="Ex") as call,
+        pytest.raises(grading.ReferenceUsedError, match=r"dlbook\.data\.one_hot"),
+    ):
+        call(torch.tensor([1]), 2)
+    assert dlbook.data.one_hot(torch.tensor([1]), 2).tolist() == [[0.0, 1.0]]  # back again
+
+
+def test_open_task_helpers_forbid_calls_and_pass_right_answers(tmp_path: Path) -> None:
+    module = student(
+        tmp_path,
+        """
+        import math
+        from math import erfc as tail
+        def one_hot(labels, num_classes):
+            try:
+                tail(1.0)
+            except BaseException:
+                pass
+            return math.sqrt(4.0)
+        def right(x):
+            return math.sqrt(x)
+        def stub(x):
+            raise NotImplementedError("Exercise")
+    """,
+    )
+    forbid = ["math.erfc"]
+    with pytest.raises(grading.ForbiddenCallError, match=r"math\.erfc"):
+        grading.with_references_hidden(module.one_hot, [], exercise="Ex", forbid=forbid)(0, 0)
+    assert module.tail is math_erfc() and math_erfc()(0.0) == 1.0  # put back
+    with grading.references_hidden(module.right, [dlbook.data.one_hot], exercise="Ex") as call:
+        assert [call(4.0), call(9.0)] == [2.0, 3.0]
+    with pytest.raises(grading.NotImplementedYetError, match="not implemented yet"):
+        grading.with_references_hidden(module.stub, [dlbook.data.one_hot], exercise="Ex")(1)
+    with pytest.raises(grading.ReferenceUsedError, match="itself"):
+        grading.with_references_hidden(dlbook.data.one_hot, [dlbook.data.one_hot], exercise="Ex")(
+            torch.tensor([1]), 2
+        )
+
+
+def math_erfc() -> Any:
+    import math
+
+    return math.erfc

@@ -20,18 +20,21 @@ from scipy.optimize import minimize
 from torch import Tensor
 
 from dlbook import history
-from dlbook.grading import NotImplementedYetError, run_with_timeout
+from dlbook.grading import NotImplementedYetError, run_with_timeout, with_references_hidden
 
 SUBMISSION = "history.py"
 REFERENCES = {"margin_perceptron": history.margin_perceptron}
 F64 = torch.float64
 FRACTION = 0.5  # of the optimal margin; the plain perceptron often keeps a tenth
 EXERCISE = "Exercise 1.4"
+# Switched off while the student's code runs, under any name it was imported as.
+HIDDEN = [history.margin_perceptron, history.perceptron, history.perceptron_epoch]
 
 
 def run(function: Callable[..., Any], *args: Any) -> Any:
     try:
-        return run_with_timeout(function, args, seconds=60.0, what=EXERCISE)
+        hidden = with_references_hidden(function, HIDDEN, exercise=EXERCISE)
+        return run_with_timeout(hidden, args, seconds=60.0, what=EXERCISE)
     except NotImplementedError:
         raise NotImplementedYetError(
             f"{EXERCISE}: `margin_perceptron` is not implemented yet (it raises "

@@ -17,13 +17,15 @@ import torch
 from torch import Tensor
 
 from dlbook import calculus
-from dlbook.grading import NotImplementedYetError, run_with_timeout
+from dlbook.grading import NotImplementedYetError, run_with_timeout, with_references_hidden
 
 SUBMISSION = "calculus.py"
 REFERENCES = {"line_search_descent": calculus.line_search_descent}
 F64 = torch.float64
 TOL = 1e-6
 BUDGET = 1500
+# Switched off while the student's code runs, under any name it was imported as.
+HIDDEN = [calculus.line_search_descent, calculus.backtracking_line_search]
 EXERCISE = "Exercise 3.5"
 
 
@@ -93,7 +95,8 @@ def problems(device: torch.device, seed: int) -> dict[str, tuple[Any, Any, Tenso
 
 def run(function: Callable[..., Any], *args: Any) -> Any:
     try:
-        return run_with_timeout(function, args, seconds=30.0, what=EXERCISE)
+        hidden = with_references_hidden(function, HIDDEN, exercise=EXERCISE)
+        return run_with_timeout(hidden, args, seconds=30.0, what=EXERCISE)
     except NotImplementedError:
         raise NotImplementedYetError(
             f"{EXERCISE}: `line_search_descent` is not implemented yet (it raises "

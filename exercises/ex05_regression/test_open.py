@@ -20,7 +20,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold, cross_val_score
 
 from dlbook import linear
-from dlbook.grading import NotImplementedYetError
+from dlbook.grading import with_references_hidden
 
 SUBMISSION = "regression.py"
 REFERENCES = {"choose_ridge_lambda": linear.choose_ridge_lambda}
@@ -29,22 +29,21 @@ LAMS = np.logspace(-3, 4, 15).tolist()  # the candidates, 1e-3 to 1e4
 DATASETS = [(0, 0.05), (1, 0.1), (2, 0.3), (3, 1.0), (4, 3.0), (5, 0.05), (6, 0.3), (7, 3.0)]
 
 
-class _Forbidden:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"{self.name} is switched off while your code runs: write it yourself")
+# Off while the student's code runs, under any name it was imported as: the book's
+# cross-validation, and scikit-learn's ridge and cross-validation scorers (the grader's own
+# computation; the statement allows dlbook.linear.fit_ridge, torch and numpy).
+HIDDEN = [linear.cross_validate_ridge, linear.choose_ridge_lambda]
+FORBID = [
+    "sklearn.linear_model",
+    *(
+        f"sklearn.model_selection.{name}"
+        for name in ("cross_val_score", "cross_validate", "cross_val_predict", "GridSearchCV")
+    ),
+]
 
 
 @pytest.fixture(autouse=True)
-def no_dlbook_cross_validation(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    """The book's cross-validation is off for the student's code (not for the reference)."""
-    if request.config.getoption("--solutions") == "student":
-        for name in ("cross_validate_ridge", "choose_ridge_lambda"):
-            monkeypatch.setattr(linear, name, _Forbidden(f"dlbook.linear.{name}"))
+def one_thread() -> Iterator[None]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # hundreds of tiny solves: more threads only contend
     yield
@@ -77,12 +76,7 @@ def one_se_band(X: np.ndarray, y: np.ndarray) -> list[float]:
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise NotImplementedYetError(
-            f"Exercise 5.5: `{fn.__name__}` is not implemented yet (it raises NotImplementedError)."
-        ) from None
+    return with_references_hidden(fn, HIDDEN, exercise="Exercise 5.5", forbid=FORBID)(*args)
 
 
 # ---------------------------------------------------------------------- Exercise 5.5

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from dlbook import logistic
-from dlbook.grading import NotImplementedYetError
+from dlbook.grading import with_references_hidden
 
 SUBMISSION = "classification.py"
 REFERENCES = {"temperature_scale": logistic.temperature_scale}
@@ -28,20 +28,8 @@ ECE_BOUND = 0.02
 CLASSIFIERS = [(0, 2.5), (1, 0.4), (2, 1.7), (3, 0.6)]
 
 
-class _Forbidden:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"{self.name} is switched off while your code runs: write it yourself")
-
-
-@pytest.fixture(autouse=True)
-def no_dlbook_temperature(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The book's temperature scaling is off for the student's code (not for the reference)."""
-    if request.config.getoption("--solutions") == "student":
-        for name in ("fit_temperature", "temperature_scale"):
-            monkeypatch.setattr(logistic, name, _Forbidden(f"dlbook.logistic.{name}"))
+# Off while the student's code runs, under any name it was imported as.
+HIDDEN = [logistic.fit_temperature, logistic.temperature_scale]
 
 
 def logits_and_labels(
@@ -69,12 +57,7 @@ def ece(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise NotImplementedYetError(
-            f"Exercise 6.4: `{fn.__name__}` is not implemented yet (it raises NotImplementedError)."
-        ) from None
+    return with_references_hidden(fn, HIDDEN, exercise="Exercise 6.4")(*args)
 
 
 # ---------------------------------------------------------------------- Exercise 6.4
