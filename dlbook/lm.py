@@ -1003,7 +1003,9 @@ def train_lm(
     runs under :func:`torch.autocast` on the data's device, so matrix products use the
     16-bit format, while the weights, their gradients, the optimiser's state and the
     cross-entropy (computed from the logits cast back to float32) stay in float32
-    (mixed precision, Chapter 13). ``evaluate`` is called outside autocast.
+    (mixed precision, Chapter 13). ``evaluate`` is called outside autocast. There is no
+    loss scaling (``torch.amp.GradScaler``): bfloat16 has float32's exponent range and
+    needs none, but with float16 small gradients of the activations can underflow to 0.
 
     Returns
     -------

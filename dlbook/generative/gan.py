@@ -623,7 +623,7 @@ class _LeakyReLU(nn.LeakyReLU):
 def jacobian_norm(generator_net: Generator, z: Tensor) -> Tensor:
     r"""The Frobenius norm of the generator's Jacobian at each code.
 
-    .. math:: J(\mathbf{z}) = \Bigl\lVert \frac{\partial G(\mathbf{z})}{\partial
+    .. math:: \lVert J(\mathbf{z}) \rVert_F = \Bigl\lVert \frac{\partial G(\mathbf{z})}{\partial
        \mathbf{z}} \Bigr\rVert_F = \Bigl(\sum_{i, j} \Bigl(\frac{\partial G_i}{\partial
        z_j}\Bigr)^2\Bigr)^{1/2}
 
@@ -696,9 +696,9 @@ def truncated_sample(
     keep the :math:`N` with the smallest :func:`jacobian_norm`, in the order drawn, and
     return their images,
 
-    .. math:: \{\, G(\mathbf{z}_k) : J(\mathbf{z}_k) \le J_{(N)} \,\},
+    .. math:: \{\, G(\mathbf{z}_k) : \lVert J(\mathbf{z}_k) \rVert_F \le s_{(N)} \,\},
 
-    with :math:`J_{(N)}` the :math:`N`-th smallest of the :math:`n` norms. The kept
+    with :math:`s_{(N)}` the :math:`N`-th smallest of the :math:`n` norms. The kept
     samples are no longer draws from :math:`G`'s push-forward of the Gaussian: the
     truncation trades a fraction :math:`1 - \mathrm{keep}` of the generator's mass, the part it
     stretches thinnest, for sharper samples. With ``keep=1`` this is
