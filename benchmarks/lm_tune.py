@@ -22,6 +22,7 @@ import argparse
 import json
 import platform
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -85,7 +86,9 @@ def main() -> None:
         autocast_dtype=torch.bfloat16 if args.bf16 else None,
     )  # fmt: skip
     out = Path(args.out)
-    doc = json.loads(out.read_text()) if out.exists() else {"about": __doc__, "runs": []}
+    doc: dict[str, Any] = (
+        json.loads(out.read_text()) if out.exists() else {"about": __doc__, "runs": []}
+    )
     doc["runs"] = [r for r in doc["runs"] if r["tag"] != args.tag]
     doc["runs"].append(
         {
