@@ -254,10 +254,10 @@ def sliding_windows(
     r"""Cut a time series into (input window, target window) pairs: a 3-D batch.
 
     Window :math:`i` starts at :math:`t_i = i s` (stride :math:`s`); its input is the
-    :math:`L` steps :math:`\mathbf{x}_{t_i}, \dots, \mathbf{x}_{t_i + L - 1}` and its target
-    the :math:`P` steps that follow, :math:`\mathbf{x}_{t_i + L}, \dots,
-    \mathbf{x}_{t_i + L + P - 1}`. With :math:`T` steps there are
-    :math:`N = \lfloor (T - L - P) / s \rfloor + 1` windows. Defined in Chapter 7
+    :math:`n_w` steps :math:`\mathbf{x}_{t_i}, \dots, \mathbf{x}_{t_i + n_w - 1}` and its
+    target the :math:`P` steps that follow, :math:`\mathbf{x}_{t_i + n_w}, \dots,
+    \mathbf{x}_{t_i + n_w + P - 1}`. With :math:`T` steps there are
+    :math:`N = \lfloor (T - n_w - P) / s \rfloor + 1` windows. Defined in Chapter 7
     (tensors and shapes).
 
     Parameters
@@ -265,7 +265,7 @@ def sliding_windows(
     series : Tensor, shape (T,) or (T, F)
         The series; a 1-D series is treated as :math:`F = 1` feature.
     length : int
-        :math:`L`, the number of input steps per window (>= 1).
+        :math:`n_w`, the number of input steps per window (>= 1).
     horizon : int, default 1
         :math:`P`, the number of target steps per window (>= 1).
     stride : int, default 1
@@ -309,7 +309,7 @@ def sliding_windows(
         raise ValueError(
             f"series has {steps} steps, fewer than length + horizon = {length + horizon}"
         )
-    # (T, F) -> (N, F, L + P): one row per window, the window's steps on the last axis
+    # (T, F) -> (N, F, n_w + P): one row per window, the window's steps on the last axis
     windows = series.unfold(0, length + horizon, stride)
     windows = windows.permute(0, 2, 1)  # (N, F, L + P) -> (N, L + P, F)
     return windows[:, :length].clone(), windows[:, length:].clone()
