@@ -33,6 +33,8 @@ def test_one_hot_fixed_inputs(submission: types.ModuleType, device: torch.device
         Case("a 2-D batch of labels", (torch.tensor([[1, 0], [3, 2]], device=device), 4)),
         Case("one class", (torch.zeros(3, dtype=torch.int64, device=device), 1)),
         Case("int32 labels", (torch.tensor([1, 0], dtype=torch.int32, device=device), 2)),
+        # uint8 labels index as a boolean mask (torch.eye(K)[labels] without .long())
+        Case("uint8 labels", (torch.tensor([2, 0, 1], dtype=torch.uint8, device=device), 3)),
         Case("no labels at all", (torch.empty(0, dtype=torch.int64, device=device), 4)),
     ]
     check(submission.one_hot, data.one_hot, cases, exercise="Exercise 0.1")
@@ -80,6 +82,10 @@ def test_accuracy_fixed_inputs(submission: types.ModuleType, device: torch.devic
         Case(
             "one example, negative scores",
             (t([[-5.0, -1.0, -3.0]]), torch.tensor([1], device=device)),
+        ),
+        Case(
+            "float64 logits: the accuracy is still float32",
+            (t([[2.0, 1.0], [0.0, 3.0]]).double(), torch.tensor([0, 0], device=device)),
         ),
     ]
     check(submission.accuracy, train.accuracy, cases, exercise="Exercise 0.2")

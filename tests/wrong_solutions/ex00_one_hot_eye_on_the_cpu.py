@@ -12,4 +12,4 @@ def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
         raise TypeError("labels must be integers")
     if labels.numel() and (bool((labels < 0).any()) or bool((labels >= num_classes).any())):
         raise ValueError("label out of range")
-    return torch.eye(num_classes)[labels]
+    return torch.eye(num_classes)[labels.long()]
