@@ -52,8 +52,10 @@ def test_results_json_for_the_reference_and_for_the_stubs(tmp_path: Path) -> Non
     run_grader("exercises/ex09_training", "--solutions=reference", f"--results-json={full}")
     results = json.loads(full.read_text())
     validate(results)
-    assert results["score"] == results["max_score"] == len(results["tests"]) > 0
-    assert {test["number"] for test in results["tests"]} == {"9.1", "9.2", "9.3", "9.4"}
+    assert results["score"] == results["max_score"] > 0
+    assert all(test["score"] == test["max_score"] > 0 for test in results["tests"])
+    # 9.5, the open exercise (test_open.py), declares more than one point per test
+    assert {test["number"] for test in results["tests"]} == {"9.1", "9.2", "9.3", "9.4", "9.5"}
 
     stubs = tmp_path / "stubs" / "ex09_training"
     stubs.mkdir(parents=True)
