@@ -450,15 +450,15 @@ def _objective(theta: Tensor, X: Tensor, y: Tensor, lam: float) -> Tensor:
 
 
 def _gradient(theta: Tensor, X: Tensor, y: Tensor, lam: float) -> Tensor:
-    r = (sigmoid(_logits(theta, X)) - y) / X.shape[0]  # residuals (mu - y) / N: (N,)
+    r = (sigmoid(_logits(theta, X)) - y) / X.shape[0]  # residuals (p - y) / N: (N,)
     grad_w = X.T @ r + lam * theta[:-1]  # (D, N) @ (N,) -> (D,)
     return torch.cat([grad_w, r.sum().reshape(1)])  # (D,) + (1,) -> (D + 1,)
 
 
 def _hessian(theta: Tensor, X: Tensor, lam: float) -> Tensor:
     X1 = torch.cat([X, torch.ones_like(X[:, :1])], dim=1)  # (N, D) -> (N, D + 1)
-    mu = sigmoid(X1 @ theta)  # (N,)
-    s = mu * (1 - mu) / X.shape[0]  # diagonal of S / N: (N,)
+    p = sigmoid(X1 @ theta)  # (N,)
+    s = p * (1 - p) / X.shape[0]  # diagonal of S / N: (N,)
     H = X1.T @ (s[:, None] * X1)  # (D + 1, N) @ (N, D + 1) -> (D + 1, D + 1)
     penalty = torch.full_like(theta, lam)
     penalty[-1] = 0.0  # the bias is not penalised
@@ -520,9 +520,9 @@ def logistic_gradient(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> 
 
     .. math::
 
-        \nabla_{\btheta} \hat{R} = \frac{1}{N} \tilde{X}^\top (\boldsymbol{\mu} - \vy)
+        \nabla_{\btheta} \hat{R} = \frac{1}{N} \tilde{X}^\top (\mathbf{p} - \vy)
         + \lambda \begin{pmatrix} \vw \\ 0 \end{pmatrix},
-        \qquad \mu_i = \sigma(z_i), \quad \tilde{X} = [X \;\; \mathbf{1}] .
+        \qquad p_i = \sigma(z_i), \quad \tilde{X} = [X \;\; \mathbf{1}] .
 
     Defined in Chapter 6 (gradient of the logistic loss).
 
@@ -559,7 +559,7 @@ def logistic_hessian(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> T
 
         \nabla^2_{\btheta} \hat{R} = \frac{1}{N} \tilde{X}^\top S \tilde{X}
         + \lambda \begin{pmatrix} I_D & 0 \\ 0 & 0 \end{pmatrix},
-        \qquad S = \operatorname{diag}\bigl(\mu_i (1 - \mu_i)\bigr) .
+        \qquad S = \operatorname{diag}\bigl(p_i (1 - p_i)\bigr) .
 
     It is positive semi-definite, so the objective is convex. ``y`` is not needed for
     the value but is checked, so that the three functions take the same arguments.
@@ -602,7 +602,7 @@ def newton_step(theta: Tensor, X: Tensor, y: Tensor, lam: float = 0.0) -> Tensor
         \nabla \hat{R}(\btheta_t) .
 
     The step solves the linear system rather than forming the inverse. Without a penalty
-    it is a weighted least-squares solve with weights :math:`\mu_i(1-\mu_i)`, hence the
+    it is a weighted least-squares solve with weights :math:`p_i(1-p_i)`, hence the
     name iteratively reweighted least squares. Defined in Chapter 6 (Newton's method).
 
     Parameters
@@ -693,7 +693,7 @@ def fit_logistic_gd(
         \qquad \eta = 1/L \text{ by default}, \quad
         L = \tfrac{1}{4N} \lVert \tilde{X} \rVert_2^2 + \lambda ,
 
-    where :math:`L` bounds the Hessian (because :math:`\mu(1-\mu) \le 1/4`), which makes
+    where :math:`L` bounds the Hessian (because :math:`p(1-p) \le 1/4`), which makes
     every step decrease the objective. Defined in Chapter 6 (gradient descent vs Newton).
 
     Parameters
@@ -765,8 +765,9 @@ def fit_logistic_newton(
         \btheta_{t+1} = \btheta_t - \bigl(\nabla^2 \hat{R}(\btheta_t)\bigr)^{-1}
         \nabla \hat{R}(\btheta_t) .
 
-    Pure Newton steps without a line search: from the zero start they converge on
-    well-posed (regularised, not separable) problems, quadratically near the optimum.
+    Pure Newton steps without a line search (no damping): from the zero start they
+    converge on the well-posed (regularised, not separable) problems of Chapter 6,
+    quadratically near the optimum, but nothing guarantees it far from the optimum.
     Defined in Chapter 6 (gradient descent vs Newton).
 
     Parameters
@@ -1165,12 +1166,12 @@ def _check_scores(y_true: object, y_score: object) -> tuple[Tensor, Tensor]:
 def roc_curve(y_true: Tensor, y_score: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     r"""The receiver operating characteristic: true- against false-positive rate.
 
-    For every threshold :math:`\tau` among the distinct scores (largest first, after
-    :math:`+\infty`), predict class 1 where :math:`s_n \ge \tau` and count
+    For every threshold :math:`c` among the distinct scores (largest first, after
+    :math:`+\infty`), predict class 1 where :math:`s_n \ge c` and count
 
-    .. math:: \mathrm{TPR}(\tau) = \frac{\lvert\{n : y_n = 1,\ s_n \ge \tau\}\rvert}{N_1},
+    .. math:: \mathrm{TPR}(c) = \frac{\lvert\{n : y_n = 1,\ s_n \ge c\}\rvert}{N_1},
               \qquad
-              \mathrm{FPR}(\tau) = \frac{\lvert\{n : y_n = 0,\ s_n \ge \tau\}\rvert}{N_0}
+              \mathrm{FPR}(c) = \frac{\lvert\{n : y_n = 0,\ s_n \ge c\}\rvert}{N_0}
 
     This is ``sklearn.metrics.roc_curve(y_true, y_score, drop_intermediate=False)``.
     Examples with tied scores cross the threshold together: one step of the curve.
@@ -1408,15 +1409,15 @@ def expected_calibration_error(probs: Tensor, labels: Tensor, n_bins: int = 15) 
 def fit_temperature(
     logits: Tensor, labels: Tensor, *, bounds: tuple[float, float] = (1e-2, 1e2)
 ) -> float:
-    r"""Temperature scaling: the :math:`T > 0` that minimises the held-out cross-entropy.
+    r"""Temperature scaling: the :math:`\tau > 0` that minimises the held-out cross-entropy.
 
-    .. math:: \hat T = \argmin_{T > 0} \frac{1}{N} \sum_{n=1}^{N}
-              \Bigl[\operatorname{logsumexp}(\vz_n / T) - z_{n y_n} / T\Bigr]
+    .. math:: \hat\tau = \argmin_{\tau > 0} \frac{1}{N} \sum_{n=1}^{N}
+              \Bigl[\operatorname{logsumexp}(\vz_n / \tau) - z_{n y_n} / \tau\Bigr]
 
     fitted on a validation set the classifier was not trained on; the calibrated
-    probabilities are :math:`\operatorname{softmax}(\vz / \hat T)`, which has the same
-    argmax, so accuracy is unchanged. The objective is convex in :math:`\beta = 1/T`,
-    hence unimodal in :math:`\log T`, and a golden-section search on :math:`\log T` over
+    probabilities are :math:`\operatorname{softmax}(\vz / \hat\tau)`, which has the same
+    argmax, so accuracy is unchanged. The objective is convex in :math:`\beta = 1/\tau`,
+    hence unimodal in :math:`\log \tau`, and a golden-section search on :math:`\log \tau` over
     ``bounds`` finds its minimiser. Defined in Chapter 6 (temperature scaling).
 
     Parameters
@@ -1426,12 +1427,12 @@ def fit_temperature(
     labels : Tensor
         Validation classes :math:`(N,)`, any integer dtype, same device.
     bounds : tuple of float, default (0.01, 100)
-        The search interval for :math:`T`.
+        The search interval for :math:`\tau`.
 
     Returns
     -------
     float
-        :math:`\hat T` (to about :math:`10^{-10}` relative precision).
+        :math:`\hat\tau` (to about :math:`10^{-10}` relative precision).
 
     Raises
     ------
@@ -1439,7 +1440,7 @@ def fit_temperature(
         If ``logits`` is not floating point or ``labels`` not integer.
     ValueError
         If the shapes do not fit, a label is out of range, a logit is not finite, or the
-        bounds are not :math:`0 < T_{\min} < T_{\max}`.
+        bounds are not :math:`0 < \tau_{\min} < \tau_{\max}`.
 
     References
     ----------
@@ -1449,7 +1450,7 @@ def fit_temperature(
     Examples
     --------
     >>> z = torch.tensor([[4.0, 0.0], [0.0, 4.0], [4.0, 0.0], [4.0, 0.0]])
-    >>> round(fit_temperature(z, torch.tensor([0, 1, 1, 0])), 3)  # sigmoid(4 / T) = 3/4
+    >>> round(fit_temperature(z, torch.tensor([0, 1, 1, 0])), 3)  # sigmoid(4 / tau) = 3/4
     3.641
     """
     Z = _checks.float_tensor("logits", logits)
@@ -1464,11 +1465,11 @@ def fit_temperature(
     lo = _checks.positive("bounds[0]", bounds[0])
     hi = _checks.positive("bounds[1]", bounds[1])
     if not lo < hi:
-        raise ValueError(f"`bounds` must satisfy 0 < T_min < T_max, got {bounds}")
+        raise ValueError(f"`bounds` must satisfy 0 < tau_min < tau_max, got {bounds}")
     Z64 = Z.double()
     z_true = Z64.gather(1, y[:, None])[:, 0]  # (N, K) -> (N,)
 
-    def nll(log_t: float) -> float:  # the mean cross-entropy of softmax(z / T)
+    def nll(log_t: float) -> float:  # the mean cross-entropy of softmax(z / tau)
         beta = math.exp(-log_t)
         return float((torch.logsumexp(beta * Z64, dim=1) - beta * z_true).mean())
 
@@ -1491,9 +1492,9 @@ def fit_temperature(
 def temperature_scale(val_logits: Tensor, val_labels: Tensor, logits: Tensor) -> Tensor:
     r"""Calibrated probabilities: the softmax of ``logits`` at the validation temperature.
 
-    .. math:: \mathbf{p} = \operatorname{softmax}(\vz / \hat T), \qquad
-              \hat T = \argmin_{T > 0} \frac{1}{N_v} \sum_{n=1}^{N_v}
-              -\log \operatorname{softmax}(\vz^{\mathrm{val}}_n / T)_{y_n}
+    .. math:: \mathbf{p} = \operatorname{softmax}(\vz / \hat\tau), \qquad
+              \hat\tau = \argmin_{\tau > 0} \frac{1}{N_v} \sum_{n=1}^{N_v}
+              -\log \operatorname{softmax}(\vz^{\mathrm{val}}_n / \tau)_{y_n}
 
     (:func:`fit_temperature`). The temperature is fitted on ``(val_logits, val_labels)``
     only; ``logits`` (e.g. the
@@ -1527,10 +1528,10 @@ def temperature_scale(val_logits: Tensor, val_labels: Tensor, logits: Tensor) ->
     Examples
     --------
     >>> z = torch.tensor([[4.0, 0.0], [0.0, 4.0], [4.0, 0.0], [4.0, 0.0]])
-    >>> temperature_scale(z, torch.tensor([0, 1, 1, 0]), z[:1])  # T = 4 / log 3
+    >>> temperature_scale(z, torch.tensor([0, 1, 1, 0]), z[:1])  # tau = 4 / log 3
     tensor([[0.7500, 0.2500]])
     """
-    T = fit_temperature(val_logits, val_labels)
+    tau = fit_temperature(val_logits, val_labels)
     Z = _checks.float_tensor("logits", logits)
     if Z.ndim != 2 or Z.shape[1] != val_logits.shape[1]:
         raise ValueError(
@@ -1538,7 +1539,7 @@ def temperature_scale(val_logits: Tensor, val_labels: Tensor, logits: Tensor) ->
             f"{tuple(Z.shape)}"
         )
     _checks.same_device(val_logits=val_logits, logits=Z)
-    return softmax(Z / T, dim=1)
+    return softmax(Z / tau, dim=1)
 
 
 # Every public function checks devices and numpy scalars the same way (dlbook._checks).
