@@ -114,8 +114,38 @@ def test_perceptron_epoch_fixed_inputs(submission: types.ModuleType, device: tor
             ),
         ),
         Case("learning rate 0.5", (zero_w, zero_b, X, labels([1, -1, -1, -1])), {"lr": 0.5}),
+        Case(
+            "integer X becomes float32 (float32 w and b)",
+            (zero_w, zero_b, X.long(), labels([-1, 1, 1, 1])),
+        ),
+        Case(
+            "float64 X, float32 w and b, no update: w and b still become float64",
+            (
+                torch.tensor([1.0, 1.0], device=device),
+                torch.tensor(-1.5, device=device),
+                X.double(),
+                labels([-1, -1, -1, 1]).double(),
+            ),
+        ),
     ]
     check(submission.perceptron_epoch, history.perceptron_epoch, cases, exercise="Exercise 1.2")
+
+
+def test_perceptron_epoch_counts_in_a_python_int(
+    submission: types.ModuleType, device: torch.device
+) -> None:
+    X = all_bits(2, device)
+    cases = [
+        Case("OR from zero", (torch.zeros(2), torch.tensor(0.0), X, torch.tensor([-1.0, 1, 1, 1])))
+    ]
+    check(
+        submission.perceptron_epoch,
+        history.perceptron_epoch,
+        [Case(c.name, tuple(a.to(device) for a in c.args)) for c in cases],
+        exercise="Exercise 1.2 (mistakes is a Python int, as the statement says)",
+        observe=lambda out, args, kwargs: f"mistakes of type {type(out[2]).__name__}",
+        meta=False,  # only the type of the count is graded here
+    )
 
 
 def test_perceptron_epoch_random_inputs(submission: types.ModuleType, device: torch.device) -> None:
