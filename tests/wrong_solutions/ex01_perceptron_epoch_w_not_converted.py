@@ -1,7 +1,6 @@
 """Exercise 1.2 that converts X but not w and b to X's dtype: with float64 X and no mistake,
 float32 weights come back (passed: every case had w and b in X's dtype already)."""
 
-
 SET = "ex01_history"
 TESTS = ["test_perceptron_epoch_fixed_inputs"]
 MATCH = "dtype"
