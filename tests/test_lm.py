@@ -627,6 +627,31 @@ def test_random_batch_and_training() -> None:
     assert record[-1][2] < 0.2 * before  # a repeating sequence is easy to predict
 
 
+def test_gpt_dropout_is_off_in_eval_and_covers_embeddings_and_sub_block_outputs() -> None:
+    # In eval mode dropout does nothing: the same logits as the same weights without it.
+    cfg = lm.GPTConfig(vocab_size=11, block_size=16, n_layer=2, n_head=2, d_model=8, dropout=0.1)
+    no_drop = lm.GPTConfig(vocab_size=11, block_size=16, n_layer=2, n_head=2, d_model=8)
+    x = torch.randint(0, 11, (3, 16), generator=torch.Generator().manual_seed(0))
+    a = lm.GPT(cfg, torch.Generator().manual_seed(0)).eval()
+    b = lm.GPT(no_drop, torch.Generator().manual_seed(0)).eval()
+    assert torch.equal(a(x)[0], b(x)[0])
+    a.train()
+    assert not torch.equal(a(x)[0], b(x)[0])  # and in training mode it does something
+    # With rate 1 every dropped tensor is 0. Give every bias and gain but the final layer
+    # norm's bias a nonzero value: the residual stream stays 0 only if the embeddings and
+    # the output of every sub-block are dropped, and then the logits are lm_head(0) = 0.
+    full = lm.GPT(
+        lm.GPTConfig(vocab_size=11, block_size=16, n_layer=2, n_head=2, d_model=8, dropout=1.0),
+        torch.Generator().manual_seed(0),
+    ).train()
+    with torch.no_grad():
+        for name, p in full.named_parameters():
+            if p.ndim == 1 and name != "ln_f.bias":
+                p.copy_(torch.linspace(0.5, 1.5, p.numel()))
+    assert torch.equal(full(x)[0], torch.zeros(3, 16, 11))
+    assert full.eval()(x)[0].abs().max() > 0
+
+
 def test_train_lm_mixed_precision_matches_a_hand_written_autocast_loop() -> None:
     # The same steps written out with torch.autocast: the same weights after training,
     # the weights and the optimiser's state still float32.
