@@ -27,6 +27,10 @@ FORBID = [
     "torch.log_softmax",
     "torch.Tensor.log_softmax",
     "torch.special.log_softmax",
+    "torch.logcumsumexp",  # the last entry of a log-cumsum-exp is the log-sum-exp
+    "torch.Tensor.logcumsumexp",
+    "torch.logaddexp",
+    "torch.Tensor.logaddexp",
     "torch.nn.functional",
     "torch.autograd.grad",
     "torch.autograd.backward",
@@ -34,7 +38,13 @@ FORBID = [
     "torch.func",
 ]
 # dlbook functions that would do the exercises' work (the README names them).
-SAME_WORK = [logistic.logistic_gradient, logistic.logistic_hessian]
+SAME_WORK = [
+    logistic.logistic_gradient,
+    logistic.logistic_hessian,
+    logistic.logsumexp,
+    logistic.softmax,
+    logistic.softmax_cross_entropy,
+]
 
 
 def dtype_for(device: torch.device) -> torch.dtype:
