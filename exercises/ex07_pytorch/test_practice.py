@@ -253,6 +253,15 @@ def test_average_state_dicts_fixed_inputs(
         Case("three batch-norm models (integer buffer from the last)", (_states(device, 3, 1),)),
         Case("weighted, with a zero weight", (_states(device, 3, 2), [0.0, 1.0, 2.0])),
         Case("float16 entries", ([half, {"w": torch.tensor([2.0, 5.0], device=device).half()}],)),
+        Case(
+            "float16 entries whose sum overflows float16 (average in float64)",
+            (
+                [
+                    {"w": torch.tensor([40000.0, -60000.0, 1.0], device=device).half()},
+                    {"w": torch.tensor([50000.0, -50000.0, 2.0], device=device).half()},
+                ],
+            ),
+        ),
     ]
     check(
         submission.average_state_dicts,
