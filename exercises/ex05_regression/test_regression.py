@@ -224,6 +224,11 @@ def test_lasso_ista_fixed_inputs(submission: types.ModuleType, device: torch.dev
         Case("a strong penalty", (X, y, 5.0), {"steps": 20}),
         Case("a given step size", (X, y, 0.1), {"steps": 30, "lr": 0.05}),
         Case("no intercept", (X, y, 0.1), {"steps": 30, "fit_intercept": False}),
+        Case(
+            "constant features: L = 0, so the step size is 1",
+            (torch.ones(6, 2, dtype=dt, device=device) * 3.0, y[:6], 0.1),
+            {"steps": 5},
+        ),
     ]
     check(
         submission.lasso_ista,
