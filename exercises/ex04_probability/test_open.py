@@ -24,6 +24,11 @@ SUBMISSION = "probability.py"
 REFERENCES = {"tail_probability": prob.gaussian_tail_probability}
 EXERCISE = "Exercise 4.5"
 RUNS, N = 100, 10_000
+# An estimate from n draws has an error that shrinks like 1/sqrt(n): over SMALL_RUNS seeds,
+# the spread at n = SMALL_N must be at least SPREAD_RATIO times the spread at n = N (a
+# Monte Carlo estimator's is about sqrt(N / SMALL_N) = 10 times; a formula with a little
+# noise added keeps the same spread whatever n).
+SMALL_RUNS, SMALL_N, SPREAD_RATIO = 30, 100, 3.0
 # The closed form is not an estimate: the usual ways to compute it are unavailable while
 # the student's code runs, under any name they were imported as (`from math import erfc`).
 CLOSED_FORMS = [
@@ -57,8 +62,8 @@ def test_tail_estimate_is_accurate_and_unbiased_over_seeded_runs(
     monkeypatch.setattr(prob, "gaussian_tail_probability", _switched_off)
     exact = exact_tail(threshold)
 
-    def one(call: Callable[..., Any], seed: int) -> Tensor:
-        out = run(call, threshold, N, torch.Generator().manual_seed(seed))
+    def one(call: Callable[..., Any], seed: int, n: int = N) -> Tensor:
+        out = run(call, threshold, n, torch.Generator().manual_seed(seed))
         assert isinstance(out, Tensor) and out.ndim == 0 and out.dtype == torch.float64, (
             f"{EXERCISE}: return a 0-d float64 tensor, got "
             f"{out.dtype if isinstance(out, Tensor) else type(out).__name__}"
@@ -73,6 +78,7 @@ def test_tail_estimate_is_accurate_and_unbiased_over_seeded_runs(
     ) as call:
         first, again = one(call, 1000), one(call, 1000)
         estimates = torch.stack([one(call, 1000 + k) for k in range(RUNS)])
+        few = torch.stack([one(call, 1000 + k, SMALL_N) for k in range(SMALL_RUNS)])
     assert torch.equal(again, first), (
         f"{EXERCISE}: the same generator seed gave two different answers; draw every random "
         "number from `generator`"
@@ -83,6 +89,13 @@ def test_tail_estimate_is_accurate_and_unbiased_over_seeded_runs(
     assert distinct >= RUNS // 2, (
         f"{EXERCISE}: {RUNS} seeds gave only {distinct} different answers (the first "
         f"{float(first):.4e}): a formula or a handful of values is not an estimate from samples"
+    )
+    spread, few_spread = float(relative[:SMALL_RUNS].std()), float((few / exact - 1.0).std())
+    assert few_spread >= SPREAD_RATIO * spread, (
+        f"{EXERCISE}: at t = {threshold:g} the relative spread over {SMALL_RUNS} seeds is "
+        f"{few_spread:.2e} with n = {SMALL_N} draws and {spread:.2e} with n = {N:,}: an "
+        f"estimate from n draws must get better with n (at least {SPREAD_RATIO:g} times less "
+        "spread here); a formula with noise added is not an estimate from samples"
     )
     rmse = float((relative**2).mean().sqrt())
     bias = float(relative.mean())
