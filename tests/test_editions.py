@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,7 +199,7 @@ def test_the_handout_has_every_problem_and_no_solution(tmp_path: Path) -> None:
 
 def test_figures_are_numbered_within_their_chapter() -> None:
     # Sphinx's numbers across the book, in reading order (here out of dict order on purpose)
-    fignumbers = {
+    fignumbers: dict[str, dict[str, dict[str, tuple[Any, ...]]]] = {
         "book/ch10_cnn": {"figure": {"fig-b": (12,), "fig-a": (11,)}, "table": {"t": (3,)}},
         "book/appendix_tools": {"figure": {"fig-x": (40,)}},
         "book/preface": {"figure": {"fig-p": (1,)}},

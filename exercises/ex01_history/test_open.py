@@ -28,7 +28,11 @@ F64 = torch.float64
 FRACTION = 0.5  # of the optimal margin; the plain perceptron often keeps a tenth
 EXERCISE = "Exercise 1.4"
 # Switched off while the student's code runs, under any name it was imported as.
-HIDDEN = [history.margin_perceptron, history.perceptron, history.perceptron_epoch]
+HIDDEN: list[Callable[..., Any]] = [
+    history.margin_perceptron,
+    history.perceptron,
+    history.perceptron_epoch,
+]
 
 
 def run(function: Callable[..., Any], *args: Any) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import math
 import types
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -29,7 +31,11 @@ FORBID = [
     "torch.func",
     "torch.autograd.functional",
 ]
-SAME_WORK = [calculus.numerical_jacobian, calculus.numerical_hessian, calculus.gradient_check]
+SAME_WORK: list[Callable[..., Any]] = [
+    calculus.numerical_jacobian,
+    calculus.numerical_hessian,
+    calculus.gradient_check,
+]
 # "Solve the linear system rather than forming the inverse" (README.md): inverses are
 # unavailable while the submission runs.
 INVERSES = [

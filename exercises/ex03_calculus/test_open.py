@@ -25,7 +25,7 @@ F64 = torch.float64
 TOL = 1e-6
 BUDGET = 1500
 # Switched off while the student's code runs, under any name it was imported as.
-HIDDEN = [calculus.line_search_descent, calculus.backtracking_line_search]
+HIDDEN: list[Callable[..., Any]] = [calculus.line_search_descent, calculus.backtracking_line_search]
 EXERCISE = "Exercise 3.5"
 
 

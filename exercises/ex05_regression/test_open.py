@@ -32,7 +32,7 @@ DATASETS = [(0, 0.05), (1, 0.1), (2, 0.3), (3, 1.0), (4, 3.0), (5, 0.05), (6, 0.
 # Off while the student's code runs, under any name it was imported as: the book's
 # cross-validation, and scikit-learn's ridge and cross-validation scorers (the grader's own
 # computation; the statement allows dlbook.linear.fit_ridge, torch and numpy).
-HIDDEN = [linear.cross_validate_ridge, linear.choose_ridge_lambda]
+HIDDEN: list[Callable[..., Any]] = [linear.cross_validate_ridge, linear.choose_ridge_lambda]
 FORBID = [
     "sklearn.linear_model",
     *(

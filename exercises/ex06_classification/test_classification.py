@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import types
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -45,7 +47,7 @@ INVERSES = [
     *(f"torch.{f}" for f in ("inverse", "pinverse", "cholesky_inverse")),
     *(f"torch.Tensor.{f}" for f in ("inverse", "pinverse", "cholesky_inverse")),
 ]
-SAME_WORK = [
+SAME_WORK: list[Callable[..., Any]] = [
     logistic.logistic_gradient,
     logistic.logistic_hessian,
     logistic.logsumexp,

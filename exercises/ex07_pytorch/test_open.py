@@ -17,6 +17,7 @@ serves, and requires that the returned model
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -90,7 +91,7 @@ def _run(
 ) -> tuple[nn.Module, CountingDigits]:
     student = submission.train_digits
     if request.config.getoption("--solutions") != "reference":
-        hidden = [train.fit, train.train_epoch, train.make_loader]
+        hidden: list[Callable[..., Any]] = [train.fit, train.train_epoch, train.make_loader]
         for name in ("fit", "train_epoch", "make_loader"):
             monkeypatch.setattr(train, name, _switched_off)
         # and under any name the student's file imported them as; the digits themselves are

@@ -156,7 +156,7 @@ def test_stops_by_the_rule_and_restores_the_best_epoch(
 ) -> None:
     student = submission.fit_early_stopping
     if request.config.getoption("--solutions") != "reference":
-        hidden = [train.fit, optim.EarlyStopping]
+        hidden: list[Callable[..., Any]] = [train.fit, optim.EarlyStopping]
         monkeypatch.setattr(train, "fit", _switched_off)
         monkeypatch.setattr(optim, "EarlyStopping", _switched_off)
         # and under any name the student's file imported them as
