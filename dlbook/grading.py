@@ -999,6 +999,24 @@ def _is_reference(function: Callable[..., Any], reference: Callable[..., Any]) -
     return False
 
 
+def _not_implemented(exercise: str, name: str, student: Callable[..., Any]) -> Exception:
+    """The error for a student function that still raises ``NotImplementedError``."""
+    return NotImplementedYetError(
+        f"{exercise}: `{name}` is not implemented yet (it raises NotImplementedError). "
+        f"Replace the `raise NotImplementedError` line in {_source_file(student)} with "
+        "your code."
+    )
+
+
+def _forbidden_called(exercise: str, name: str, label: str) -> Exception:
+    """The error for a student function that called what its statement forbids."""
+    return ForbiddenCallError(
+        f"{exercise}: `{name}` called {label[len(_FORBIDDEN) :]}, which the exercise's "
+        "statement (README.md) forbids; it is unavailable while your code runs. Write "
+        "that step yourself."
+    )
+
+
 def _call_student(
     student: Callable[..., Any],
     reference: Callable[..., Any],
@@ -1065,19 +1083,11 @@ def _call_student(
         if hits:
             raise _ReferenceCalled(hits[0])
     except NotImplementedError:
-        raise NotImplementedYetError(
-            f"{exercise}: `{name}` is not implemented yet (it raises NotImplementedError). "
-            f"Replace the `raise NotImplementedError` line in {_source_file(student)} with "
-            "your code."
-        ) from None
+        raise _not_implemented(exercise, name, student) from None
     except _ReferenceCalled as called:
         label = str(called.args[0])
         if label.startswith(_FORBIDDEN):
-            raise ForbiddenCallError(
-                f"{exercise}: `{name}` called {label[len(_FORBIDDEN) :]}, which the exercise's "
-                "statement (README.md) forbids; it is unavailable while your code runs. Write "
-                "that step yourself."
-            ) from None
+            raise _forbidden_called(exercise, name, label) from None
         what = (
             "the reference it is graded against"
             if called.args[0] == _label(reference)
@@ -1139,19 +1149,11 @@ def references_hidden(
             if hits:
                 raise _ReferenceCalled(hits[0])
         except NotImplementedError:
-            raise NotImplementedYetError(
-                f"{exercise}: `{name}` is not implemented yet (it raises NotImplementedError). "
-                f"Replace the `raise NotImplementedError` line in {_source_file(function)} "
-                "with your code."
-            ) from None
+            raise _not_implemented(exercise, name, function) from None
         except _ReferenceCalled as called:
             label = str(called.args[0])
             if label.startswith(_FORBIDDEN):
-                raise ForbiddenCallError(
-                    f"{exercise}: `{name}` called {label[len(_FORBIDDEN) :]}, which the "
-                    "exercise's statement (README.md) forbids; it is unavailable while your "
-                    "code runs. Write that step yourself."
-                ) from None
+                raise _forbidden_called(exercise, name, label) from None
             raise ReferenceUsedError(
                 f"{exercise}: `{name}` called {label}, a dlbook function that does this "
                 "exercise's work. It is unavailable while your code runs: write it yourself."
