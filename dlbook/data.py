@@ -6,7 +6,8 @@ r"""The book's data, all of it available offline.
   :func:`xor`, :func:`gaussian_ring`, :func:`gaussian_grid`.
 * Real photographs and a real time series shipped inside installed packages -
   :func:`photo`, :func:`stock_prices`; a real graph, :func:`karate_club`.
-* An offline text corpus - :func:`text_corpus`.
+* An offline text corpus - :func:`text_corpus`, and :func:`deduplicate_paragraphs` to
+  remove its repeats.
 * Tensors from labels and series - :func:`one_hot`, :func:`sliding_windows`.
 * MNIST-format IDX files - :func:`parse_idx`, :func:`read_idx`, :func:`write_idx`, and for
   readers with a network :func:`download` (checksum-verified, cached, atomic) and
@@ -42,6 +43,7 @@ __all__ = [
     "MNIST_FILES",
     "MNIST_MIRROR",
     "Split",
+    "deduplicate_paragraphs",
     "digits_split_indices",
     "download",
     "gaussian_grid",
@@ -620,6 +622,65 @@ def text_corpus() -> str:
     from pydoc_data.topics import topics
 
     return "\n\n".join(topics[key].strip() for key in sorted(topics))
+
+
+def deduplicate_paragraphs(text: str, *, seen: str = "", min_chars: int = 50) -> str:
+    r"""Drop every repeat of a paragraph, and every paragraph already in ``seen``.
+
+    The text is cut into paragraphs at blank lines (``"\n\n"``). A paragraph of at least
+    ``min_chars`` characters (leading and trailing whitespace stripped) is kept at its
+    first occurrence only, and not at all if it also occurs in ``seen``; shorter ones
+    (headings, "Changed in version 3.3.") are always kept. The kept paragraphs are joined
+    by blank lines again, in their order. With the training text as ``seen``, this
+    removes from a validation text what a model could simply recall (exact-duplicate
+    removal at the granularity of paragraphs, in the spirit of Lee et al. 2022; Chapter
+    13, deduplication).
+
+    Parameters
+    ----------
+    text : str
+    seen : str, default ""
+        Text whose paragraphs count as already seen.
+    min_chars : int, default 50
+        Paragraphs shorter than this are never dropped; 0 drops every repeat.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError
+        If ``text`` or ``seen`` is not a ``str``.
+    ValueError
+        If ``min_chars`` is not a non-negative integer.
+
+    References
+    ----------
+    K. Lee, D. Ippolito, A. Nystrom, C. Zhang, D. Eck, C. Callison-Burch and N. Carlini,
+    "Deduplicating training data makes language models better", ACL 2022.
+
+    Examples
+    --------
+    >>> deduplicate_paragraphs("one\n\ntwo\n\none", min_chars=0)
+    'one\n\ntwo'
+    >>> deduplicate_paragraphs("a\n\nb", seen="b", min_chars=0)
+    'a'
+    """
+    for name, value in (("text", text), ("seen", seen)):
+        if not isinstance(value, str):
+            raise TypeError(f"`{name}` must be a str, got {type(value).__name__}")
+    if isinstance(min_chars, bool) or not isinstance(min_chars, int) or min_chars < 0:
+        raise ValueError(f"`min_chars` must be a non-negative int, got {min_chars!r}")
+    known = {p.strip() for p in seen.split("\n\n")} if seen else set()
+    kept = []
+    for paragraph in text.split("\n\n"):
+        key = paragraph.strip()
+        if len(key) >= min_chars and key in known:
+            continue  # a repeat (or already in `seen`)
+        known.add(key)
+        kept.append(paragraph)
+    return "\n\n".join(kept)
 
 
 # --------------------------------------------------------------------------------------

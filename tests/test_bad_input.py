@@ -483,6 +483,7 @@ HAND_COVERED = {
     *(
         f"data.{n}"
         for n in (
+            "deduplicate_paragraphs",
             "download",
             "gaussian_grid",
             "gaussian_ring",

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_digits as sk_load_digits
 from sklearn.datasets import load_sample_image
 
@@ -252,6 +254,66 @@ def test_text_corpus_is_fixed_and_complete() -> None:
     assert text == data.text_corpus()
     assert len(text) > 100_000
     assert all(topics[k].strip() in text for k in topics)
+
+
+def _dedup_reference(paragraphs: list[str], seen: list[str], min_chars: int) -> list[str]:
+    """An independent reference: a paragraph is dropped iff its stripped text is long and
+    occurs in `seen` or earlier in `paragraphs`."""
+    return [
+        p
+        for i, p in enumerate(paragraphs)
+        if len(p.strip()) < min_chars or p.strip() not in [q.strip() for q in seen + paragraphs[:i]]
+    ]
+
+
+@given(
+    st.lists(st.sampled_from(["alpha", "  alpha ", "beta", "gamma delta", "", "x"]), max_size=12),
+    st.lists(st.sampled_from(["alpha", "beta", "zeta"]), max_size=3),
+    st.integers(0, 7),
+)
+@settings(max_examples=200, deadline=None)
+def test_deduplicate_paragraphs_matches_reference(
+    paragraphs: list[str], seen: list[str], min_chars: int
+) -> None:
+    text = "\n\n".join(paragraphs)
+    got = data.deduplicate_paragraphs(text, seen="\n\n".join(seen), min_chars=min_chars)
+    # an empty list joins to "", which splits back into one empty paragraph
+    want = _dedup_reference(text.split("\n\n"), seen if seen else [], min_chars)
+    assert got == "\n\n".join(want)
+
+
+def test_deduplicate_paragraphs_on_the_corpus() -> None:
+    text = data.text_corpus()
+    cut = int(0.9 * len(text))
+    train = data.deduplicate_paragraphs(text[:cut])
+    valid = data.deduplicate_paragraphs(text[cut:], seen=train)
+    long_train = [p.strip() for p in train.split("\n\n") if len(p.strip()) >= 50]
+    assert len(long_train) == len(set(long_train))  # no long paragraph twice
+    assert not {p.strip() for p in valid.split("\n\n") if len(p.strip()) >= 50} & set(long_train)
+    # the help topic `while` is, word for word, a section of `compound`: it must go
+    from pydoc_data.topics import topics
+
+    assert topics["while"].strip()[:200] in text[cut:]
+    assert topics["while"].strip()[:200] not in valid
+    assert data.deduplicate_paragraphs(train) == train  # idempotent
+    assert len(train) < cut  # the corpus does repeat itself
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [
+        ({"text": b"a"}, TypeError, "`text` must be a str, got bytes"),
+        ({"text": "a", "seen": None}, TypeError, "`seen` must be a str, got NoneType"),
+        ({"text": "a", "min_chars": -1}, ValueError, "`min_chars` must be a non-negative int"),
+        ({"text": "a", "min_chars": 2.5}, ValueError, "`min_chars` must be a non-negative int"),
+        ({"text": "a", "min_chars": True}, ValueError, "`min_chars` must be a non-negative int"),
+    ],
+)
+def test_deduplicate_paragraphs_bad_input(
+    kwargs: dict[str, Any], error: type, pattern: str
+) -> None:
+    with pytest.raises(error, match=pattern):
+        data.deduplicate_paragraphs(**kwargs)
 
 
 # ---------------------------------------------------------------- IDX files
