@@ -37,6 +37,8 @@ __all__ = [
     "clip_grad_norm_",
     "cosine_lr",
     "l2_penalty",
+    "muon_update",
+    "newton_schulz",
     "rmsprop_update",
     "sgd_update",
     "step_lr",
@@ -397,6 +399,172 @@ def adam_update(
     step_size = lr / (1 - beta1**step)  # bias correction of m
     denom = v.sqrt() / math.sqrt(1 - beta2**step) + eps  # of v; eps outside the sqrt
     return param - step_size * (m / denom), m, v
+
+
+#: The quintic Newton-Schulz coefficients of Jordan et al. (2024), PyTorch's defaults.
+NS_COEFFICIENTS = (3.4445, -4.775, 2.0315)
+
+
+def newton_schulz(
+    matrix: Tensor,
+    steps: int = 5,
+    coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
+    eps: float = 1e-7,
+) -> Tensor:
+    r"""Approximately orthogonalise a matrix by the Newton-Schulz iteration of Muon.
+
+    Scale :math:`X_0 = G / \lVert G \rVert_F` (so every singular value is at most 1), then
+    iterate the odd quintic
+
+    .. math:: X_{k+1} = a X_k + (b A_k + c A_k^2) X_k, \qquad A_k = X_k X_k^\top,
+
+    which maps each singular value :math:`s` to :math:`p(s) = a s + b s^3 + c s^5` and
+    leaves the singular vectors alone. With Jordan et al.'s coefficients :math:`(a, b, c)
+    = (3.4445, -4.775, 2.0315)` the slope at 0 is large, so five steps push even small
+    singular values into roughly :math:`[0.7, 1.2]` instead of converging to exactly 1
+    (Chapter 13, Muon). As in ``torch.optim.Muon`` the products run in bfloat16, and a
+    tall matrix is transposed first so that :math:`A_k` is the smaller Gram matrix.
+
+    Parameters
+    ----------
+    matrix : Tensor, shape (m, n), floating point
+    steps : int, default 5
+    coefficients : (float, float, float), default (3.4445, -4.775, 2.0315)
+    eps : float, default 1e-7
+        Added to the norm's floor, so that a zero matrix stays zero.
+
+    Returns
+    -------
+    Tensor, shape (m, n), bfloat16
+
+    Raises
+    ------
+    TypeError
+        If ``matrix`` is not a floating-point tensor.
+    ValueError
+        If ``matrix`` is not 2-D, ``steps`` is not a positive integer or ``coefficients``
+        is not three numbers.
+
+    References
+    ----------
+    K. Jordan, Y. Jin, V. Boza, J. You, F. Cesista, L. Newhouse and J. Bernstein, "Muon: an
+    optimizer for hidden layers in neural networks", 2024.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> s = torch.linalg.svdvals(newton_schulz(torch.randn(4, 6, generator=g)).float())
+    >>> bool(((s > 0.6) & (s < 1.25)).all())
+    True
+    """
+    matrix = _checks.float_tensor("matrix", matrix, ndim=2)
+    _positive_int("steps", steps)
+    if not isinstance(coefficients, (tuple, list)) or len(coefficients) != 3:
+        raise ValueError(f"`coefficients` must be three numbers (a, b, c), got {coefficients!r}")
+    a, b, c = (float(v) for v in coefficients)
+    _non_negative("eps", eps)
+    tall = matrix.shape[0] > matrix.shape[1]
+    x = matrix.bfloat16()
+    if tall:
+        x = x.T  # (n, m): the Gram matrix below is the smaller one
+    x = x / x.norm().clamp(min=eps)  # every singular value now at most 1
+    for _ in range(steps):
+        gram = x @ x.T  # A_k
+        poly = torch.addmm(gram, gram, gram, beta=b, alpha=c)  # b A + c A^2
+        x = torch.addmm(x, poly, x, beta=a)  # a X + (b A + c A^2) X
+    return x.T if tall else x
+
+
+def muon_update(
+    param: Tensor,
+    grad: Tensor,
+    buffer: Tensor,
+    *,
+    lr: float = 1e-3,
+    weight_decay: float = 0.1,
+    momentum: float = 0.95,
+    nesterov: bool = True,
+    ns_steps: int = 5,
+    adjust_lr_fn: str | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""One step of Muon on a weight matrix: momentum, orthogonalised, as the update.
+
+    .. math::
+
+        B_t = \mu B_{t-1} + (1 - \mu)\, G, \qquad
+        O_t = \mathrm{NS}\bigl((1 - \mu)\, G + \mu B_t\bigr) \text{ (Nesterov) or }
+        \mathrm{NS}(B_t),
+
+        W_{t+1} = (1 - \eta\omega)\, W_t - \eta'\, O_t,
+
+    with :math:`\mathrm{NS}` :func:`newton_schulz` and :math:`\eta' = \eta \sqrt{\max(1,
+    m/n)}` (Jordan et al., ``adjust_lr_fn=None`` or ``"original"``) or :math:`\eta' = 0.2
+    \eta \sqrt{\max(m, n)}` (``"match_rms_adamw"``, Liu et al. 2025: an update of the RMS
+    AdamW's typically has, so that AdamW's rate and decay carry over). The buffer is
+    PyTorch's: an exponential average (``lerp``), so Nesterov's look-ahead is
+    :math:`G` interpolated towards :math:`B_t`. The same operations as
+    ``torch.optim.Muon``, in its order (Chapter 13, Muon).
+
+    Parameters
+    ----------
+    param, grad, buffer : Tensor, shape (m, n), same shape
+        :math:`W_t`, its gradient and :math:`B_{t-1}` (zeros at the start).
+    lr : float, default 1e-3
+    weight_decay : float, default 0.1
+        :math:`\omega`, decoupled as in AdamW.
+    momentum : float, default 0.95
+        :math:`\mu \in [0, 1)`.
+    nesterov : bool, default True
+    ns_steps : int, default 5
+    adjust_lr_fn : {None, "original", "match_rms_adamw"}, default None
+
+    Returns
+    -------
+    (Tensor, Tensor)
+        :math:`W_{t+1}` and :math:`B_t`; the inputs are not modified.
+
+    Raises
+    ------
+    TypeError
+        If ``param`` is not floating point or ``grad`` and ``buffer`` have another dtype.
+    ValueError
+        If the tensors are not 2-D of one shape or a hyper-parameter is out of range.
+
+    References
+    ----------
+    K. Jordan et al., "Muon: an optimizer for hidden layers in neural networks", 2024.
+    J. Liu et al., "Muon is scalable for LLM training", arXiv:2502.16982, 2025.
+
+    Examples
+    --------
+    >>> w, b = muon_update(torch.eye(2), torch.eye(2), torch.zeros(2, 2), lr=0.1,
+    ...                    weight_decay=0.0, nesterov=False)
+    >>> w  # the identity's singular values 1/sqrt(2), pushed by NS to about 1.12
+    tensor([[0.8875, 0.0000],
+            [0.0000, 0.8875]])
+    """
+    _same_shape(param, grad, buffer=buffer)
+    if param.ndim != 2:
+        raise ValueError(f"Muon updates 2-D weight matrices, got shape {tuple(param.shape)}")
+    for name, tensor in (("grad", grad), ("buffer", buffer)):
+        if tensor.dtype != param.dtype:
+            raise TypeError(f"`{name}` must have param's dtype {param.dtype}, got {tensor.dtype}")
+    _non_negative("lr", lr)
+    _non_negative("weight_decay", weight_decay)
+    _unit_interval("momentum", momentum)
+    if adjust_lr_fn not in (None, "original", "match_rms_adamw"):
+        raise ValueError(
+            f"adjust_lr_fn must be None, 'original' or 'match_rms_adamw', got {adjust_lr_fn!r}"
+        )
+    buffer = buffer.lerp(grad, 1 - momentum)  # B_t = mu B + (1 - mu) G
+    update = grad.lerp(buffer, momentum) if nesterov else buffer
+    ortho = newton_schulz(update, ns_steps).to(param.dtype)
+    rows, cols = param.shape
+    if adjust_lr_fn == "match_rms_adamw":
+        scale = 0.2 * math.sqrt(max(rows, cols))
+    else:
+        scale = math.sqrt(max(1.0, rows / cols))
+    return param * (1 - lr * weight_decay) - (lr * scale) * ortho, buffer
 
 
 def l2_penalty(params: Iterable[Tensor], weight_decay: float) -> Tensor:

@@ -552,3 +552,72 @@ def test_fit_clips_like_torch() -> None:
     assert clipped >= 1  # the threshold was active
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- Muon (Chapter 13)
+@pytest.mark.parametrize("shape", [(6, 10), (12, 5), (7, 7)])
+def test_newton_schulz_keeps_singular_vectors_and_maps_singular_values(
+    shape: tuple[int, int],
+) -> None:
+    # An independent check by the SVD: NS(G) = U p(S / ||G||_F) V^T, with p the quintic
+    # iterated five times on each scalar singular value (computed here in float64).
+    g = torch.randn(*shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    u, s, vh = torch.linalg.svd(g, full_matrices=False)
+    a, b, c = optim.NS_COEFFICIENTS
+    x = s / s.norm()  # ||G||_F is the norm of the singular values
+    for _ in range(5):
+        x = a * x + b * x**3 + c * x**5
+    out = optim.newton_schulz(g)
+    assert out.dtype == torch.bfloat16 and out.shape == g.shape
+    # bfloat16 products (8 significant bits, as torch.optim.Muon): agreement to about 3 %
+    torch.testing.assert_close(out.double(), u @ torch.diag(x) @ vh, rtol=0, atol=0.03)
+    sv = torch.linalg.svdvals(out.double())
+    assert sv.min() > 0.6 and sv.max() < 1.25  # near-orthogonal, not exactly
+    zero = optim.newton_schulz(torch.zeros(3, 4))
+    assert torch.equal(zero, torch.zeros(3, 4, dtype=torch.bfloat16))
+
+
+@pytest.mark.parametrize(
+    ("nesterov", "adjust"), [(True, None), (False, "original"), (True, "match_rms_adamw")]
+)
+def test_muon_update_follows_torch_muon(nesterov: bool, adjust: str | None) -> None:
+    # Five steps on a tall and a wide matrix against torch.optim.Muon itself.
+    gen = torch.Generator().manual_seed(1)
+    params = [torch.randn(8, 3, generator=gen), torch.randn(4, 9, generator=gen)]
+    theirs = [p.clone().requires_grad_() for p in params]
+    opt = torch.optim.Muon(
+        theirs, lr=0.02, weight_decay=0.1, momentum=0.9, nesterov=nesterov, adjust_lr_fn=adjust
+    )
+    ours = [p.clone() for p in params]
+    buffers = [torch.zeros_like(p) for p in params]
+    for _ in range(5):
+        grads = [torch.randn(p.shape, generator=gen) for p in params]
+        for t, gr in zip(theirs, grads, strict=True):
+            t.grad = gr.clone()
+        opt.step()
+        for i, gr in enumerate(grads):
+            ours[i], buffers[i] = optim.muon_update(
+                ours[i], gr, buffers[i], lr=0.02, weight_decay=0.1, momentum=0.9,
+                nesterov=nesterov, adjust_lr_fn=adjust,
+            )  # fmt: skip
+    for o, t in zip(ours, theirs, strict=True):
+        # the same operations; torch adds alpha * update in one fused call (one rounding
+        # of float32 fewer), hence a tolerance of a few float32 ulps
+        torch.testing.assert_close(o, t.detach(), rtol=1e-6, atol=1e-6)
+        assert not torch.allclose(o, params[0] if o.shape == params[0].shape else params[1])
+
+
+def test_muon_rejects_bad_input() -> None:
+    w = torch.zeros(3, 4)
+    with pytest.raises(ValueError, match="2-D weight matrices"):
+        optim.muon_update(torch.zeros(3), torch.zeros(3), torch.zeros(3))
+    with pytest.raises(ValueError, match="adjust_lr_fn"):
+        optim.muon_update(w, w, w, adjust_lr_fn="adam")
+    with pytest.raises(ValueError, match="momentum"):
+        optim.muon_update(w, w, w, momentum=1.0)
+    with pytest.raises(ValueError, match="must be 2-D"):
+        optim.newton_schulz(torch.zeros(2, 3, 4))
+    with pytest.raises(TypeError, match="floating-point"):
+        optim.newton_schulz(torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="coefficients"):
+        optim.newton_schulz(w, coefficients=(1.0, 2.0))  # type: ignore[arg-type]
