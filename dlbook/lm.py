@@ -977,7 +977,7 @@ def evaluate_nll(
 
 def train_lm(
     model: nn.Module,
-    optimizer: torch.optim.Optimizer,
+    optimizer: torch.optim.Optimizer | Sequence[torch.optim.Optimizer],
     train_data: Tensor,
     *,
     steps: int,
@@ -1007,11 +1007,32 @@ def train_lm(
     loss scaling (``torch.amp.GradScaler``): bfloat16 has float32's exponent range and
     needs none, but with float16 small gradients of the activations can underflow to 0.
 
+    ``optimizer`` may be a list of optimisers over disjoint parameters (Muon for the
+    hidden weight matrices and AdamW for the rest, Chapter 13): each step zeroes and steps
+    them all, and ``lr_schedule`` sets the rate of every group of each.
+
     Returns
     -------
     list of (int, float, float)
+
+    Raises
+    ------
+    TypeError
+        If ``optimizer`` is not a ``torch.optim.Optimizer`` or a non-empty list of them.
+    ValueError
+        If ``steps`` is not positive or ``autocast_dtype`` is not a 16-bit float type.
     """
     _positive_int("steps", steps)
+    optimizers = [optimizer] if isinstance(optimizer, torch.optim.Optimizer) else optimizer
+    if (
+        not isinstance(optimizers, (list, tuple))
+        or not optimizers
+        or not all(isinstance(o, torch.optim.Optimizer) for o in optimizers)
+    ):
+        raise TypeError(
+            "`optimizer` must be a torch.optim.Optimizer or a non-empty list of them, got "
+            f"{type(optimizer).__name__}"
+        )
     if autocast_dtype is not None and autocast_dtype not in (torch.bfloat16, torch.float16):
         raise ValueError(
             f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {autocast_dtype}"
@@ -1022,8 +1043,10 @@ def train_lm(
     for step in range(1, steps + 1):
         start = time.process_time()
         if lr_schedule is not None:
-            for group in optimizer.param_groups:
-                group["lr"] = lr_schedule(step)
+            rate = lr_schedule(step)
+            for opt in optimizers:
+                for group in opt.param_groups:
+                    group["lr"] = rate
         x, y = random_batch(train_data, batch_size, block_size, generator)
         if autocast_dtype is None:
             logits = _logits_of(model, x)
@@ -1032,11 +1055,13 @@ def train_lm(
                 logits = _logits_of(model, x)
             logits = logits.float()  # the loss in float32
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())  # (B T, V) vs (B T,)
-        optimizer.zero_grad(set_to_none=True)
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip_norm is not None:
             nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-        optimizer.step()
+        for opt in optimizers:
+            opt.step()
         spent += time.process_time() - start
         if evaluate is not None and (step == steps or (eval_every and step % eval_every == 0)):
             record.append((step, spent, evaluate()))

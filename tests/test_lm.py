@@ -686,6 +686,54 @@ def test_train_lm_mixed_precision_matches_a_hand_written_autocast_loop() -> None
         )  # fmt: skip
 
 
+def test_train_lm_steps_a_list_of_optimisers_like_a_hand_written_loop() -> None:
+    # Muon on the blocks' weight matrices and AdamW on the rest, as in Chapter 13: the same
+    # weights as the loop written out with both optimisers and the schedule set in each.
+    data_ = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 20)
+    models = [lm.GPT(SMALL, torch.Generator().manual_seed(0)) for _ in range(2)]
+
+    def optimisers(model: lm.GPT) -> list[torch.optim.Optimizer]:
+        hidden = [p for n, p in model.named_parameters() if n.startswith("h.") and p.ndim == 2]
+        rest = [p for n, p in model.named_parameters() if not (n.startswith("h.") and p.ndim == 2)]
+        return [
+            torch.optim.Muon(hidden, lr=1e-2, adjust_lr_fn="match_rms_adamw"),
+            torch.optim.AdamW(rest, lr=1e-2),
+        ]
+
+    def schedule(step: int) -> float:
+        return 1e-2 / step
+
+    opts = [optimisers(m) for m in models]
+    lm.train_lm(
+        models[0], opts[0], data_, steps=4, batch_size=4, block_size=8,
+        generator=torch.Generator().manual_seed(1), lr_schedule=schedule,
+    )  # fmt: skip
+    g = torch.Generator().manual_seed(1)
+    models[1].train()
+    for step in range(1, 5):
+        for opt in opts[1]:
+            for group in opt.param_groups:
+                group["lr"] = schedule(step)
+        x, y = lm.random_batch(data_, 4, 8, g)
+        loss = torch.nn.functional.cross_entropy(models[1](x)[0].flatten(0, 1), y.flatten())
+        for opt in opts[1]:
+            opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(models[1].parameters(), 1.0)
+        for opt in opts[1]:
+            opt.step()
+    for (name, a), b in zip(models[0].named_parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    fresh = lm.GPT(SMALL, torch.Generator().manual_seed(0))
+    assert not torch.equal(models[0].lm_head.weight, fresh.lm_head.weight)  # it did train
+    for bad in ([], [object()], "adam"):
+        with pytest.raises(TypeError, match=r"`optimizer` must be a torch\.optim\.Optimizer"):
+            lm.train_lm(
+                models[0], bad, data_, steps=1, batch_size=4, block_size=8,  # type: ignore[arg-type]
+                generator=g,
+            )  # fmt: skip
+
+
 # ---------------------------------------------------------------------------- decoding
 def _np_top_k(z: np.ndarray, k: int) -> np.ndarray:
     keep = np.zeros_like(z, dtype=bool)
