@@ -1,6 +1,6 @@
 """Chapter 16's mode-collapse measurement with the longer recipe, over several seeds.
 
-    python benchmarks/bench_gan_modes.py [--seeds 0 1 2] [--steps 12000] [--out FILE.json]
+    python benchmarks/bench_gan_modes.py [--seeds 0 1 2 3] [--steps 12000] [--out FILE.json]
 
 The chapter's build can afford only short runs. This script trains PacGAN2 (Lin et al.
 2018) on the 8-Gaussian ring and the 25-Gaussian grid with the recipe of Chapter 16,
@@ -266,7 +266,7 @@ def problems() -> dict[str, tuple[torch.Tensor, torch.Tensor, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--steps", type=int, default=12_000)
     parser.add_argument("--problems", nargs="+", default=["ring", "grid"])
     parser.add_argument("--threads", type=int, default=1)
@@ -298,6 +298,8 @@ def main() -> None:
         trials = [t for part in parts for t in part.get("drs_trials", [])]
         args.problems = [p for p in ("ring", "grid") if any(r["problem"] == p for r in runs)]
         with_runs = [part for part in parts if part.get("runs")]
+        if not with_runs:
+            parser.error("--merge needs at least one part with runs")
         args.steps, args.threads = with_runs[0]["steps"], with_runs[0]["threads"]
         settings = with_runs[0]["drs"]
         if any(part["drs"] != settings for part in with_runs):
