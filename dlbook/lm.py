@@ -989,6 +989,7 @@ def train_lm(
     lr_schedule: Callable[[int], float] | None = None,
     clip_norm: float | None = 1.0,
     autocast_dtype: torch.dtype | None = None,
+    after_step: Callable[[int], None] | None = None,
 ) -> list[tuple[int, float, float]]:
     r"""Train a next-token model for a fixed number of steps; record CPU seconds.
 
@@ -1010,6 +1011,10 @@ def train_lm(
     ``optimizer`` may be a list of optimisers over disjoint parameters (Muon for the
     hidden weight matrices and AdamW for the rest, Chapter 13): each step zeroes and steps
     them all, and ``lr_schedule`` sets the rate of every group of each.
+
+    ``after_step(step)``, if given, is called after each optimiser step, inside the timed
+    part (for example to update an exponential moving average of the weights with
+    ``torch.optim.swa_utils.AveragedModel.update_parameters``, Chapter 13).
 
     Returns
     -------
@@ -1062,6 +1067,8 @@ def train_lm(
             nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
         for opt in optimizers:
             opt.step()
+        if after_step is not None:
+            after_step(step)
         spent += time.process_time() - start
         if evaluate is not None and (step == steps or (eval_every and step % eval_every == 0)):
             record.append((step, spent, evaluate()))

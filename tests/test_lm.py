@@ -734,6 +734,37 @@ def test_train_lm_steps_a_list_of_optimisers_like_a_hand_written_loop() -> None:
             )  # fmt: skip
 
 
+def test_train_lm_after_step_keeps_an_exponential_average_of_the_weights() -> None:
+    # after_step runs once per step, after the update: with torch's AveragedModel the
+    # average equals the one computed by hand from the weights after each step.
+    data_ = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 20)
+    model = lm.GPT(SMALL, torch.Generator().manual_seed(0))
+    ema = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.9)
+    )
+    by_hand = [p.detach().clone() for p in model.parameters()]
+    seen: list[int] = []
+
+    def after(step: int) -> None:
+        seen.append(step)
+        ema.update_parameters(model)
+        for avg, p in zip(by_hand, model.parameters(), strict=True):
+            if step > 1:  # AveragedModel copies the weights at its first update
+                avg.mul_(0.9).add_(p.detach(), alpha=0.1)
+            else:
+                avg.copy_(p.detach())
+
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    lm.train_lm(
+        model, opt, data_, steps=6, batch_size=4, block_size=8,
+        generator=torch.Generator().manual_seed(1), after_step=after,
+    )  # fmt: skip
+    assert seen == [1, 2, 3, 4, 5, 6]
+    for avg, p in zip(by_hand, ema.module.parameters(), strict=True):
+        torch.testing.assert_close(p, avg, rtol=1e-6, atol=1e-7)
+    assert not torch.equal(next(ema.module.parameters()), next(model.parameters()))
+
+
 # ---------------------------------------------------------------------------- decoding
 def _np_top_k(z: np.ndarray, k: int) -> np.ndarray:
     keep = np.zeros_like(z, dtype=bool)
