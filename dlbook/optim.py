@@ -431,7 +431,7 @@ def newton_schulz(
     steps : int, default 5
     coefficients : (float, float, float), default (3.4445, -4.775, 2.0315)
     eps : float, default 1e-7
-        Added to the norm's floor, so that a zero matrix stays zero.
+        The floor of the norm (``norm.clamp(min=eps)``), so that a zero matrix stays zero.
 
     Returns
     -------
