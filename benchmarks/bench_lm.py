@@ -31,7 +31,7 @@ import dlbook
 from dlbook import lm
 
 CONFIGS = {
-    "chapter (V=512, M=3, d=96, T=64)": (lm.GPTConfig(512, 64, 3, 4, 96), 64),
+    "chapter (V=1024, M=3, d=96, T=64)": (lm.GPTConfig(1024, 64, 3, 4, 96), 64),
     "wider (M=4, d=256, T=128)": (lm.GPTConfig(103, 128, 4, 4, 256), 16),
 }
 
