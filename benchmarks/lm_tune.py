@@ -10,13 +10,15 @@ choose the GPT's settings without looking at that text, this script cuts the fir
 GPT on the first 80 % of the corpus and scores the next 10 % (the *development* text),
 with the chapter's sliding-window evaluation (stride half the context) and its
 bits-per-character accounting. Every run starts from the same seeded weights and draws
-the same seeded batches, with AdamW (weight decay 0.1 on the weight matrices and
-embeddings only) or, with ``--muon``, Muon (``torch.optim.Muon``, ``adjust_lr_fn=
-"match_rms_adamw"``, the same rate and decay) on the blocks' weight matrices and AdamW on
-the rest; ``--bf16`` runs the forward pass under ``torch.autocast`` with
-bfloat16 (the loss, weights and optimiser state in float32). The CPU seconds are the
-process time spent training (``time.process_time``, one thread, evaluation excluded).
-Each run appends one record to ``lm_tune.json`` (a run with an existing tag replaces it).
+the same seeded batches, with AdamW (weight decay ``--wd``, default 0.1, on the weight
+matrices and embeddings only) or, with ``--muon``, Muon (``torch.optim.Muon``,
+``adjust_lr_fn="match_rms_adamw"``, the same rate and decay) on the blocks' weight
+matrices and AdamW on the rest, under a warm-up-then-cosine schedule that ends at
+``--lr-min`` (default 0.1) times the peak rate; ``--bf16`` runs the forward pass under
+``torch.autocast`` with bfloat16 (the loss, weights and optimiser state in float32). The
+CPU seconds are the process time spent training (``time.process_time``, one thread,
+evaluation excluded). Each run appends one record to ``lm_tune.json`` (a run with an
+existing tag replaces it).
 
 As in the chapter, the text is deduplicated after the cut (``data.deduplicate_paragraphs``):
 the training part keeps the first occurrence of each paragraph of 50 characters or more,
@@ -58,6 +60,10 @@ def main() -> None:
     parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--lr", type=float, default=6e-3)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--wd", type=float, default=0.1, help="weight decay of the matrices")
+    parser.add_argument(
+        "--lr-min", dest="lr_min", type=float, default=0.1, help="final rate / peak rate"
+    )
     parser.add_argument("--vocab", type=int, default=512)
     parser.add_argument("--bf16", action="store_true")
     parser.add_argument("--muon", action="store_true")
@@ -112,19 +118,21 @@ def main() -> None:
               and p.ndim == 2]  # fmt: skip
     rest = [p for p in model.parameters() if all(p is not q for q in hidden)]
     groups = [
-        {"params": [p for p in rest if p.ndim == 2], "weight_decay": 0.1},
+        {"params": [p for p in rest if p.ndim == 2], "weight_decay": args.wd},
         {"params": [p for p in rest if p.ndim < 2], "weight_decay": 0.0},
     ]
     opt: list[torch.optim.Optimizer] = [torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.99))]
     if hidden:
         opt.append(
-            torch.optim.Muon(hidden, lr=args.lr, weight_decay=0.1, adjust_lr_fn="match_rms_adamw")
+            torch.optim.Muon(
+                hidden, lr=args.lr, weight_decay=args.wd, adjust_lr_fn="match_rms_adamw"
+            )
         )
 
     def schedule(step: int) -> float:
         return optim.warmup_cosine_lr(
             step, lr=args.lr, warmup_steps=args.warmup, total_steps=args.steps,
-            lr_min=0.1 * args.lr, start_factor=0.01,
+            lr_min=args.lr_min * args.lr, start_factor=0.01,
         )  # fmt: skip
 
     average = torch.optim.swa_utils.AveragedModel(
