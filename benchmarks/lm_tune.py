@@ -3,6 +3,8 @@
     python benchmarks/lm_tune.py --tag adamw --steps 600 --dropout 0.1 --vocab 1024 --bf16
     python benchmarks/lm_tune.py --tag muon --steps 600 --dropout 0.1 --vocab 1024 --bf16 --muon
     python benchmarks/lm_tune.py --tag kneser-ney --kneser-ney
+    python benchmarks/lm_tune.py --tag wd2-drop0.05-seed0 --steps 660 --dropout 0.05 \
+        --vocab 1024 --bf16 --muon --ema 0.99 --seed 0 --wd 2.0 --round 3
 
 The chapter judges its models on the last 10 % of the corpus (the validation text). To
 choose the GPT's settings without looking at that text, this script cuts the first 90 %
@@ -18,7 +20,8 @@ matrices and AdamW on the rest, under a warm-up-then-cosine schedule that ends a
 ``torch.autocast`` with bfloat16 (the loss, weights and optimiser state in float32). The
 CPU seconds are the process time spent training (``time.process_time``, one thread,
 evaluation excluded). Each run appends one record to ``lm_tune.json`` (a run with an
-existing tag replaces it).
+existing tag replaces it); ``--round N`` stores the round of tuning with it (Chapter 13
+draws its weight-decay grid from the runs of round 3).
 
 As in the chapter, the text is deduplicated after the cut (``data.deduplicate_paragraphs``):
 the training part keeps the first occurrence of each paragraph of 50 characters or more,
@@ -75,6 +78,9 @@ def main() -> None:
         help="seed of the weights, batches and dropout (default: weights and batches 0)",
     )  # fmt: skip
     parser.add_argument("--evals", type=int, default=6)
+    parser.add_argument(
+        "--round", type=int, default=None, help="the round of tuning, stored with the run"
+    )
     parser.add_argument("--out", default=str(Path(__file__).with_name("lm_tune.json")))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -86,9 +92,8 @@ def main() -> None:
         train_text = data.deduplicate_paragraphs(train_text)
         dev_text = data.deduplicate_paragraphs(dev_text, seen=train_text)
     out = Path(args.out)
-    doc: dict[str, Any] = (
-        json.loads(out.read_text()) if out.exists() else {"about": __doc__, "runs": []}
-    )
+    doc: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {"runs": []}
+    doc["about"] = __doc__  # the current description of the runs' arguments
     doc["runs"] = [r for r in doc["runs"] if r["tag"] != args.tag]
     if args.kneser_ney:
         chars_tok = bpe.CharTokenizer(text)
@@ -154,11 +159,14 @@ def main() -> None:
     doc["runs"].append(
         {
             "tag": args.tag,
-            "args": {k: v for k, v in vars(args).items() if k not in ("out", "tag", "evals")},
+            "args": {
+                k: v for k, v in vars(args).items() if k not in ("out", "tag", "evals", "round")
+            },
             "torch": torch.__version__,
             "machine": platform.processor() or platform.machine(),
             "record": [{"step": s, "cpu_seconds": c, "dev_bpc": b} for s, c, b in record],
         }
+        | ({} if args.round is None else {"round": args.round})
     )
     out.write_text(json.dumps(doc, indent=1) + "\n")
     for s, c, b in record:
